@@ -1,0 +1,1 @@
+"""Data sets bundled with graphsig (see README.md in this folder)."""
