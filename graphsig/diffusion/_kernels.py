@@ -1,0 +1,90 @@
+"""numba kernels of the diffusion engine.
+
+This module is imported only when a diffusion is run, so that importing
+graphsig compiles nothing. Every kernel is compiled once (lazily, on first
+call, for the dtypes it meets) and cached on disk.
+
+Layout: a block of signals is stored node-major, ``block[node, signal]``, as a
+C-contiguous array, so that one sparse row of the operator combines whole
+contiguous rows of the block (a vectorisable axpy over the signals).
+"""
+
+from numba import njit, prange
+
+
+@njit(parallel=True, cache=True, nogil=True, fastmath=True)
+def chebyshev_diffuse(indptr, indices, data, block, coef, out, work):
+    """Apply every filter of a Chebyshev expansion to a block of signals.
+
+    Computes ``out[s] = sum_k coef[k, s] T_k(S) block`` with the three-term
+    recurrence ``T_{k+1} = 2 S T_k - T_{k-1}``, for a symmetric sparse ``S``
+    (CSR arrays ``indptr``, ``indices``, ``data``) with spectrum in [-1, 1].
+
+    Parameters
+    ----------
+    indptr, indices, data : CSR arrays of S, shape (n_nodes, n_nodes).
+    block : ndarray (n_nodes, n_signals), C-contiguous; not modified.
+    coef : ndarray (n_terms, n_filters), float64.
+    out : ndarray (n_filters, n_nodes, n_signals), overwritten.
+    work : ndarray (3, n_nodes, n_signals), scratch.
+    """
+    n_nodes, n_signals = block.shape
+    n_terms, n_filters = coef.shape
+    # T_0 = block
+    for i in prange(n_nodes):
+        src = block[i]
+        work[0, i, :] = src
+        for s in range(n_filters):
+            c = coef[0, s]
+            row = out[s, i]
+            for b in range(n_signals):
+                row[b] = c * src[b]
+    # T_1 = S T_0;  T_k = 2 S T_{k-1} - T_{k-2}; buffers rotate through work
+    for k in range(1, n_terms):
+        ia = (k - 2) % 3  # T_{k-2}
+        ib = (k - 1) % 3  # T_{k-1}
+        ic = k % 3  # T_k
+        two = 1.0 if k == 1 else 2.0
+        for i in prange(n_nodes):
+            dst = work[ic, i]
+            if k == 1:
+                dst[:] = 0.0
+            else:
+                old = work[ia, i]
+                for b in range(n_signals):
+                    dst[b] = -old[b]
+            for jj in range(indptr[i], indptr[i + 1]):
+                a = two * data[jj]
+                src = work[ib, indices[jj]]
+                for b in range(n_signals):
+                    dst[b] += a * src[b]
+            for s in range(n_filters):
+                c = coef[k, s]
+                if c != 0.0:
+                    row = out[s, i]
+                    for b in range(n_signals):
+                        row[b] += c * dst[b]
+
+
+@njit(parallel=True, cache=True, nogil=True)
+def assemble_blocks(diffused, weights, scale_out, last_weight, embedding, offset):
+    """Write weighted differences of consecutive diffusions into embeddings.
+
+    ``embedding[offset + b, k * n + i] = weights[k] * scale_out[i] *
+    (diffused[k + 1, i, b] - diffused[k, i, b])`` for the difference blocks,
+    and ``last_weight * scale_out[i] * diffused[-1, i, b]`` for the last one.
+    """
+    n_times, n_nodes, n_signals = diffused.shape
+    n_diff = n_times - 1
+    for b in prange(n_signals):
+        row = offset + b
+        for k in range(n_diff):
+            w = weights[k]
+            base = k * n_nodes
+            for i in range(n_nodes):
+                embedding[row, base + i] = w * scale_out[i] * (
+                    diffused[k + 1, i, b] - diffused[k, i, b]
+                )
+        base = n_diff * n_nodes
+        for i in range(n_nodes):
+            embedding[row, base + i] = last_weight * scale_out[i] * diffused[n_diff, i, b]
