@@ -9,6 +9,19 @@ from importlib import import_module
 _LAZY = {
     # bundled real data
     "load_pbmc68k": "graphsig.datasets._pbmc",
+    # task generators for the learning-dynamics models
+    "make_shifted_moons": "graphsig.datasets._dynamics_tasks",
+    "make_colored_digits": "graphsig.datasets._dynamics_tasks",
+    "make_copy_task": "graphsig.datasets._dynamics_tasks",
+    "copy_task_baseline": "graphsig.datasets._dynamics_tasks",
+    # relational tasks and contextual retrieval
+    "RELATIONAL_TASKS": "graphsig.datasets._relational",
+    "make_random_objects": "graphsig.datasets._relational",
+    "load_digit_objects": "graphsig.datasets._relational",
+    "split_identities": "graphsig.datasets._relational",
+    "make_relational_task": "graphsig.datasets._relational",
+    "make_relational_split": "graphsig.datasets._relational",
+    "make_contextual_retrieval": "graphsig.datasets._relational",
 }
 
 __all__ = sorted(_LAZY)

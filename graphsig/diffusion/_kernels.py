@@ -67,24 +67,38 @@ def chebyshev_diffuse(indptr, indices, data, block, coef, out, work):
 
 
 @njit(parallel=True, cache=True, nogil=True)
-def assemble_blocks(diffused, weights, scale_out, last_weight, embedding, offset):
+def assemble_blocks(diffused, weights, scale_out, last_weight, mass_penalty, embedding, offset):
     """Write weighted differences of consecutive diffusions into embeddings.
 
     ``embedding[offset + b, k * n + i] = weights[k] * scale_out[i] *
-    (diffused[k + 1, i, b] - diffused[k, i, b])`` for the difference blocks,
-    and ``last_weight * scale_out[i] * diffused[-1, i, b]`` for the last one.
+    (diffused[k + 1, i, b] - diffused[k, i, b])`` for the difference blocks.
+    The last block is ``w_b * scale_out[i] * diffused[-1, i, b]`` with
+    ``w_b = last_weight`` when ``mass_penalty <= 0``; otherwise
+    ``w_b = max(mass_penalty - F_b / m_b, 0)``, where ``F_b`` is the L1 norm
+    of the signal's difference blocks and ``m_b`` its mass (``diffused[0]``
+    holds the signal itself), so that scaling a signal by ``(1 + e)`` moves
+    its embedding by exactly ``e * m_b * mass_penalty``.
     """
     n_times, n_nodes, n_signals = diffused.shape
     n_diff = n_times - 1
     for b in prange(n_signals):
         row = offset + b
+        fine = 0.0
+        mass = 0.0
+        for i in range(n_nodes):
+            mass += diffused[0, i, b]
         for k in range(n_diff):
             w = weights[k]
             base = k * n_nodes
             for i in range(n_nodes):
-                embedding[row, base + i] = w * scale_out[i] * (
-                    diffused[k + 1, i, b] - diffused[k, i, b]
-                )
+                v = w * scale_out[i] * (diffused[k + 1, i, b] - diffused[k, i, b])
+                embedding[row, base + i] = v
+                fine += abs(v)
+        wl = last_weight
+        if mass_penalty > 0.0:
+            wl = mass_penalty - fine / mass if mass > 0.0 else mass_penalty
+            if wl < 0.0:
+                wl = 0.0
         base = n_diff * n_nodes
         for i in range(n_nodes):
-            embedding[row, base + i] = last_weight * scale_out[i] * diffused[n_diff, i, b]
+            embedding[row, base + i] = wl * scale_out[i] * diffused[n_diff, i, b]

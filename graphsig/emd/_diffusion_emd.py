@@ -141,15 +141,23 @@ class _BaseDiffusionEMD(TransformerMixin, BaseEstimator):
             self.max_scale_ = int(np.ceil(np.log2(2.0 * diameter**2)))
         else:
             self.max_scale_ = int(self.max_scale)
-        self.times_ = dyadic_times(self.max_scale_)
+        self._set_times(dyadic_times(self.max_scale_))
+        self.hop_scale_ = self._calibrate(adjacency, X)
+        self._set_times(self._truncate_times(adjacency, self.times_))
+        self.last_weight_ = self._block_weights(self.hop_scale_, self._balanced)[1]
+        self.n_features_out_ = len(self.times_) * self._n_nodes
+        return self
+
+    def _set_times(self, times):
+        self.times_ = np.asarray(times, dtype=np.int64)
         self._coef = lazy_walk_chebyshev(self.times_, self.tol)
         self.scale_weights_ = np.array(
             [max(float(t), 0.5) ** self.alpha for t in self.times_[:-1]]
         )
-        self.hop_scale_ = self._calibrate(adjacency, X)
-        self.last_weight_ = self._block_weights(self.hop_scale_, self._balanced)[1]
-        self.n_features_out_ = len(self.times_) * self._n_nodes
-        return self
+
+    def _truncate_times(self, adjacency, times):
+        """Diffusion times of the embedding (all of them in the balanced form)."""
+        return times
 
     def _calibrate(self, adjacency, X):
         """Factor turning embedding L1 distances into hops.
@@ -227,15 +235,16 @@ class _BaseDiffusionEMD(TransformerMixin, BaseEstimator):
             diffused = self.operator_.diffuse_block(
                 np.ascontiguousarray(block.T), self._coef, n_jobs=self.n_jobs
             )
-            assemble_blocks(diffused, weights, scale_out, dtype.type(last), out, start)
+            penalty = 0.0 if balanced else float(self.mass_penalty)
+            assemble_blocks(diffused, weights, scale_out, dtype.type(last), penalty, out, start)
         return out
 
     def _block_weights(self, scale, balanced):
         """Weights of the difference blocks and of the coarsest block."""
         if balanced:
             return scale * self.scale_weights_, scale * float(self.times_[-1]) ** self.alpha
-        # the coarsest block of an unbalanced signal holds its total mass spread
-        # out, with L1 norm equal to the mass: weight c charges c per unit
+        # unbalanced: the coarsest block's weight is set per signal by the
+        # kernel (mass_penalty minus the signal's fine cost per unit mass)
         return scale * self.scale_weights_, float(self.mass_penalty)
 
     def get_feature_names_out(self, input_features=None):
@@ -247,6 +256,20 @@ class _BaseDiffusionEMD(TransformerMixin, BaseEstimator):
             names += [f"t{t0}_{t1}_node{i}" for i in range(self._n_nodes)]
         names += [f"t{self.times_[-1]}_node{i}" for i in range(self._n_nodes)]
         return np.asarray(names, dtype=object)
+
+
+def _mean_displacement(operator, adjacency, times, rng, n_sources=32):
+    """Mean hop distance travelled by lazy walks after each number of steps."""
+    from scipy.sparse.csgraph import shortest_path
+
+    n = operator.n_nodes
+    sources = rng.choice(n, size=min(n_sources, n), replace=False)
+    hops = shortest_path(adjacency, directed=False, unweighted=True, indices=sources)
+    hops[~np.isfinite(hops)] = 0.0  # walks never leave their component
+    diracs = np.zeros((sources.size, n))
+    diracs[np.arange(sources.size), sources] = 1.0
+    diffused = operator.diffuse(diracs, times)
+    return (diffused * hops[None]).sum(axis=2).mean(axis=1)
 
 
 def _is_graph_factory(graph):
@@ -364,7 +387,7 @@ class DiffusionEMD(_BaseDiffusionEMD):
     >>> X = np.eye(8)[[0, 1, 7]]          # unit masses at nodes 0, 1 and 7
     >>> emb = DiffusionEMD(path_graph(8)).fit_transform(X)
     >>> emb.shape
-    (3, 56)
+    (3, 72)
     >>> d = np.abs(emb[0] - emb[1:]).sum(axis=1)
     >>> bool(d[0] < d[1])                 # node 1 is nearer node 0 than node 7
     True
@@ -414,10 +437,17 @@ class UnbalancedDiffusionEMD(_BaseDiffusionEMD):
         + c \left( \|\mu - \pi 1\|_1 + \|\nu - \pi^\top 1\|_1 \right).
 
     The embedding is that of :class:`DiffusionEMD` applied to the signals
-    without normalisation, with its coarsest block re-weighted so that it
-    charges :math:`c` per unit of mass created or destroyed (the difference
-    blocks cancel total mass, so the mass difference lands in the coarsest
-    block only).
+    without normalisation, with two changes. The coarsest block
+    :math:`\mu_T` (whose L1 norm is the mass :math:`m`) is weighted
+    :math:`\max(c - F(\mu) / m, 0)`, where :math:`F(\mu)` is the L1 norm
+    of the signal's difference blocks: scaling a signal by :math:`1 + e`
+    then moves its embedding by exactly :math:`c\,e\,m`, the cost of
+    creating (or destroying) that mass, while the difference blocks still
+    compare shapes. And the diffusion stops at the first time
+    whose mean walk displacement (``displacement_``, measured on the graph)
+    reaches :math:`c` hops: farther than :math:`2c`, moving mass costs more
+    than destroying and recreating it, so coarser blocks would charge for
+    transport the unbalanced distance never pays.
 
     Parameters
     ----------
@@ -433,18 +463,23 @@ class UnbalancedDiffusionEMD(_BaseDiffusionEMD):
     operator_, max_scale_, times_, scale_weights_, hop_scale_, n_features_in_, n_features_out_
         As for :class:`DiffusionEMD`.
     last_weight_ : float
-        Weight of the coarsest block (``mass_penalty``).
+        ``mass_penalty``, the largest weight of the coarsest block.
+    displacement_ : ndarray of float
+        Mean hops travelled by lazy walks at each time of the graph's full
+        scale range (before truncation).
 
     Examples
     --------
     >>> import numpy as np
     >>> from graphsig import UnbalancedDiffusionEMD
     >>> from graphsig.graphs import path_graph
-    >>> X = np.array([[1.0, 0, 0, 0, 0, 0], [2.0, 0, 0, 0, 0, 0]])
+    >>> X = np.array([[1.0, 0, 0, 0, 0, 0], [2.0, 0, 0, 0, 0, 0], [0, 0, 0, 0, 0, 1.0]])
     >>> emb = UnbalancedDiffusionEMD(path_graph(6), mass_penalty=3.0).fit_transform(X)
-    >>> d = float(np.abs(emb[0] - emb[1]).sum())   # one unit created at cost 3
-    >>> round(d, 6)
+    >>> d = np.abs(emb[0] - emb[1:]).sum(axis=1)
+    >>> round(float(d[0]), 6)    # one unit of mass created, at cost 3
     3.0
+    >>> bool(d[1] > d[0])        # moving the unit 5 hops costs more
+    True
     """
 
     _balanced = False
@@ -488,3 +523,18 @@ class UnbalancedDiffusionEMD(_BaseDiffusionEMD):
         if not np.isfinite(self.mass_penalty):
             raise ValueError(f"mass_penalty must be a finite number > 0, got {self.mass_penalty!r}")
         return super().fit(X, y)
+
+    def _truncate_times(self, adjacency, times):
+        """Stop at the first time whose mean walk displacement reaches ``mass_penalty``.
+
+        Beyond a distance of 2c, moving mass costs more than destroying and
+        recreating it, so coarser blocks would charge transport the
+        unbalanced distance never pays. The mean displacement (in hops) of
+        walks started from a sample of nodes is measured on the graph.
+        """
+        self.displacement_ = _mean_displacement(
+            self.operator_, adjacency, times, check_random_state(self.random_state)
+        )
+        reached = np.flatnonzero(self.displacement_ >= self.mass_penalty)
+        stop = int(reached[0]) if reached.size else len(times) - 1
+        return times[: max(stop, 1) + 1]

@@ -1,0 +1,365 @@
+"""CoRelNet: a classifier that sees its objects only through their similarities."""
+
+import numbers
+
+import numpy as np
+from sklearn.base import clone
+from sklearn.utils._param_validation import Interval, StrOptions
+
+from ._base import TRAINING_PARAMETER_CONSTRAINTS, BaseNeuralEstimator, NeuralClassifierMixin
+from ._layers import Module, make_mlp
+from ._losses import softmax
+from ._sets import validate_sets
+from ._layers import _sigmoid
+
+__all__ = ["CoRelNetClassifier", "CoRelNetNetwork", "ContextNorm"]
+
+
+class ContextNorm(Module):
+    """Standardise each feature across the objects of a sample (or of a segment).
+
+    ``z~_t = gamma * (z_t - mean_t z) / sqrt(var_t z + eps) + beta``, the mean
+    and variance taken over the objects ``t`` of one sample. With ``segments``,
+    each group of objects is standardised on its own (with shared ``gamma`` and
+    ``beta``). Input and output shape: ``(n_samples, n_objects, n_features)``.
+    """
+
+    def __init__(self, n_features, *, segments=None, eps=1e-8, dtype=np.float64):
+        super().__init__()
+        self.n_features = int(n_features)
+        self.segments = None if segments is None else [np.asarray(s, dtype=np.intp)
+                                                       for s in segments]
+        self.eps = float(eps)
+        self.add_param("gamma", np.ones(self.n_features, dtype=dtype), decay=False)
+        self.add_param("beta", np.zeros(self.n_features, dtype=dtype), decay=False)
+        self._cache = None
+
+    def _groups(self, n_objects):
+        return [np.arange(n_objects)] if self.segments is None else self.segments
+
+    def forward(self, z):
+        xhat = np.empty_like(z)
+        inv = np.empty_like(z)
+        for seg in self._groups(z.shape[1]):
+            zs = z[:, seg]
+            zc = zs - zs.mean(axis=1, keepdims=True)
+            iv = 1.0 / np.sqrt((zc * zc).mean(axis=1, keepdims=True) + self.eps)
+            xhat[:, seg] = zc * iv
+            inv[:, seg] = iv
+        self._cache = (xhat, inv)
+        return xhat * self.gamma + self.beta
+
+    def backward(self, grad_out):
+        xhat, inv = self._cache
+        self._grads["gamma"] += (grad_out * xhat).sum(axis=(0, 1))
+        self._grads["beta"] += grad_out.sum(axis=(0, 1))
+        g = grad_out * self.gamma
+        grad_in = np.empty_like(g)
+        for seg in self._groups(g.shape[1]):
+            gs, xs = g[:, seg], xhat[:, seg]
+            m1 = gs.mean(axis=1, keepdims=True)
+            m2 = (gs * xs).mean(axis=1, keepdims=True)
+            grad_in[:, seg] = inv[:, seg] * (gs - m1 - xs * m2)
+        return grad_in
+
+
+class CoRelNetNetwork(Module):
+    """Encoder, context norm, similarity matrix, head.
+
+    Input ``(n_samples, n_objects, n_features)``, output class logits.
+
+    Parameters
+    ----------
+    n_objects, n_features, n_outputs : int
+    encoder_layer_sizes : sequence of int
+        Widths of the encoder layers; the last is the embedding width.
+    head_hidden_layer_sizes : sequence of int
+    activation : str
+    context_norm : {'sample', 'none'} or list of index arrays
+    similarity : {'softmax', 'sigmoid', 'none'}
+    mask : {'causal', 'none'}
+        'causal' keeps ``j <= i`` in row ``i`` and feeds the lower triangle
+        (diagonal included) to the head; 'none' feeds the whole matrix.
+    """
+
+    def __init__(self, n_objects, n_features, n_outputs, *, encoder_layer_sizes=(256, 128),
+                 head_hidden_layer_sizes=(256,), activation="relu", context_norm="sample",
+                 similarity="softmax", mask="causal", random_state=None, dtype=np.float64):
+        super().__init__()
+        self.n_objects = int(n_objects)
+        self.similarity = similarity
+        self.mask = mask
+        enc = [int(n_features), *encoder_layer_sizes]
+        self.add_module("encoder", make_mlp(enc, activation=activation, output_activation=activation,
+                                            random_state=random_state, dtype=dtype))
+        width = enc[-1]
+        if isinstance(context_norm, str):
+            self.norm = None if context_norm == "none" else ContextNorm(width, dtype=dtype)
+        else:
+            self.norm = ContextNorm(width, segments=context_norm, dtype=dtype)
+        if self.norm is not None:
+            self.add_module("context_norm", self.norm)
+        T = self.n_objects
+        if mask == "causal":
+            self._rows, self._cols = np.tril_indices(T)
+        else:
+            self._rows, self._cols = np.indices((T, T)).reshape(2, -1)
+        self._blocked = np.triu(np.ones((T, T), dtype=bool), k=1) if mask == "causal" else None
+        n_rel = len(self._rows)
+        self.add_module("head", make_mlp([n_rel, *head_hidden_layer_sizes, int(n_outputs)],
+                                         activation=activation, random_state=random_state,
+                                         dtype=dtype))
+        self._cache = None
+
+    def relations(self, X):
+        """The (masked, activated) similarity matrices, shape (n_samples, n_objects, n_objects)."""
+        z = self.encoder.forward(X)
+        if self.norm is not None:
+            z = self.norm.forward(z)
+        r = z @ np.swapaxes(z, 1, 2)
+        if self.similarity == "softmax":
+            if self._blocked is not None:
+                r = np.where(self._blocked, -np.inf, r)
+            p = softmax(r, axis=-1)
+        elif self.similarity == "sigmoid":
+            p = _sigmoid(r)
+        else:
+            p = r
+        if self._blocked is not None and self.similarity != "softmax":
+            p = np.where(self._blocked, 0.0, p).astype(r.dtype, copy=False)
+        self._cache = (z, p)
+        return p
+
+    def forward(self, X):
+        p = self.relations(X)
+        return self.head.forward(p[:, self._rows, self._cols])
+
+    def backward(self, grad_out):
+        z, p = self._cache
+        g_feat = self.head.backward(grad_out)
+        dp = np.zeros_like(p)
+        dp[:, self._rows, self._cols] = g_feat
+        if self.similarity == "softmax":
+            dr = p * (dp - (dp * p).sum(axis=-1, keepdims=True))
+        elif self.similarity == "sigmoid":
+            dr = dp * p * (1 - p)
+            if self._blocked is not None:
+                dr[:, self._blocked] = 0
+        else:
+            dr = dp
+        dz = (dr + np.swapaxes(dr, 1, 2)) @ z
+        if self.norm is not None:
+            dz = self.norm.backward(dz)
+        return self.encoder.backward(dz)
+
+
+class CoRelNetClassifier(NeuralClassifierMixin, BaseNeuralEstimator):
+    """CoRelNet: classify a set of objects from their pairwise similarities.
+
+    Each of the ``n_objects`` objects of a sample is encoded by one shared MLP,
+    the encodings are standardised across the objects of the sample (context
+    norm), compared by the similarity matrix ``R = Z Z^T`` with a row softmax,
+    and the (lower-triangular) matrix goes through an MLP head. Only relations
+    between objects reach the head, so rules such as same/different transfer
+    to objects never seen in training.
+
+    With ``graph``, each object is a nonnegative signal on the nodes of a graph
+    and the encoder starts from its diffusion EMD embedding
+    (:class:`graphsig.DiffusionEMD`), so that L1 distances between encoder
+    inputs follow optimal transport on the graph.
+
+    Parameters
+    ----------
+    n_objects : int, default=None
+        Number of objects per sample when ``X`` is 2-D of shape
+        ``(n_samples, n_objects * n_object_features)``; objects are consecutive
+        blocks of columns. When None, a 2-D ``X`` is read as one object per
+        column. Ignored (but checked, if given) for 3-D ``X``.
+    encoder_layer_sizes : tuple of int, default=(256, 128)
+        Widths of the encoder's layers; the last is the embedding width.
+    head_hidden_layer_sizes : tuple of int, default=(256,)
+        Hidden widths of the head.
+    activation : {'relu', 'tanh', 'logistic', 'softplus', 'gelu', 'leaky_relu'}, default='relu'
+    context_norm : {'sample', 'none'} or list of lists of int, default='sample'
+        'sample' standardises across all objects of a sample; a list of
+        segments (object indices) standardises each segment on its own (the
+        paper's task-segmented context norm); 'none' skips it.
+    similarity : {'softmax', 'sigmoid', 'none'}, default='softmax'
+        Applied to ``R`` (row-wise for softmax).
+    mask : {'causal', 'none'}, default='causal'
+        'causal' lets row ``i`` see objects ``j <= i`` and feeds the lower
+        triangle to the head, as in the paper's code; 'none' uses the full matrix.
+    graph : array-like or sparse matrix of shape (n_nodes, n_nodes), default=None
+        Adjacency of the graph the objects live on; turns on graph input.
+    graph_embedding_params : dict, default=None
+        Keyword arguments of :class:`graphsig.DiffusionEMD` (graph input only).
+    alpha, batch_size, solver, learning_rate_init, momentum, max_grad_norm, max_iter, \
+shuffle, random_state, tol, warm_start, early_stopping, validation_fraction, n_iter_no_change
+        Training parameters, as in :class:`sklearn.neural_network.MLPClassifier`
+        (``max_iter`` counts epochs).
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+    n_objects_ : int
+    n_object_features_ : int
+        Features per object as given (before any graph embedding).
+    n_features_in_ : int
+        ``n_objects_ * n_object_features_``.
+    graph_embedding_ : DiffusionEMD or None
+        The fitted embedding of graph input.
+    network_ : CoRelNetNetwork
+    loss_curve_, n_iter_, t_, best_loss_, validation_scores_, best_validation_score_
+        As in :class:`sklearn.neural_network.MLPClassifier`.
+
+    References
+    ----------
+    Kerg, Mittal, Rolnick, Bengio, Richards, Lajoie. On neural architecture
+    inductive biases for relational tasks. arXiv:2206.05056, 2022.
+
+    Examples
+    --------
+    >>> from graphsig.datasets import make_random_objects, make_relational_task
+    >>> from graphsig.models import CoRelNetClassifier
+    >>> objects = make_random_objects(20, 8, random_state=0)
+    >>> X, y = make_relational_task("same_different", 400, objects, random_state=0)
+    >>> X.shape
+    (400, 2, 8)
+    >>> clf = CoRelNetClassifier(encoder_layer_sizes=(32,), head_hidden_layer_sizes=(16,),
+    ...                          max_iter=20, random_state=0).fit(X, y)
+    >>> X_new, y_new = make_relational_task("same_different", 200, objects, random_state=1)
+    >>> clf.score(X_new, y_new) > 0.9
+    True
+    """
+
+    _parameter_constraints = {
+        **TRAINING_PARAMETER_CONSTRAINTS,
+        "n_objects": [None, Interval(numbers.Integral, 2, None, closed="left")],
+        "encoder_layer_sizes": ["array-like"],
+        "head_hidden_layer_sizes": ["array-like"],
+        "activation": [StrOptions({"relu", "tanh", "logistic", "softplus", "gelu",
+                                   "leaky_relu"})],
+        "context_norm": [StrOptions({"sample", "none"}), list, tuple],
+        "similarity": [StrOptions({"softmax", "sigmoid", "none"})],
+        "mask": [StrOptions({"causal", "none"})],
+        "graph": [None, "array-like", "sparse matrix", object],
+        "graph_embedding_params": [None, dict],
+    }
+
+    def __init__(self, n_objects=None, *, encoder_layer_sizes=(256, 128),
+                 head_hidden_layer_sizes=(256,), activation="relu", context_norm="sample",
+                 similarity="softmax", mask="causal", graph=None, graph_embedding_params=None,
+                 alpha=0.0, batch_size=32, solver="adam", learning_rate_init=5e-4,
+                 momentum=0.9, max_grad_norm=None, max_iter=200, shuffle=True,
+                 random_state=None, tol=1e-4, warm_start=False, early_stopping=False,
+                 validation_fraction=0.1, n_iter_no_change=10):
+        self.n_objects = n_objects
+        self.encoder_layer_sizes = encoder_layer_sizes
+        self.head_hidden_layer_sizes = head_hidden_layer_sizes
+        self.activation = activation
+        self.context_norm = context_norm
+        self.similarity = similarity
+        self.mask = mask
+        self.graph = graph
+        self.graph_embedding_params = graph_embedding_params
+        self.alpha = alpha
+        self.batch_size = batch_size
+        self.solver = solver
+        self.learning_rate_init = learning_rate_init
+        self.momentum = momentum
+        self.max_grad_norm = max_grad_norm
+        self.max_iter = max_iter
+        self.shuffle = shuffle
+        self.random_state = random_state
+        self.tol = tol
+        self.warm_start = warm_start
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+
+    # -- input ---------------------------------------------------------------
+    def _to_objects(self, X, *, reset):
+        """Validate X; return an array of shape (n_samples, n_objects, n_object_features)."""
+        X = validate_sets(self, X, reset=reset, n_items=self.n_objects, item="object",
+                          min_items=2)
+        if self.graph is not None and np.any(X < 0):
+            raise ValueError("graph input must be nonnegative signals (masses on the nodes)")
+        return X
+
+    def _prepare_X(self, X, *, reset):
+        X = self._to_objects(X, reset=reset)
+        if self.graph is None:
+            if reset:
+                self.graph_embedding_ = None
+            return X
+        n, T, F = X.shape
+        # relational data repeat a few object identities: embed each distinct signal once
+        unique, inverse = np.unique(X.reshape(n * T, F), axis=0, return_inverse=True)
+        if reset:
+            self.graph_embedding_ = self._make_graph_embedding()
+            emb = self.graph_embedding_.fit_transform(unique)
+        else:
+            emb = self.graph_embedding_.transform(unique)
+        emb = np.asarray(emb, dtype=X.dtype)[inverse.ravel()]
+        return emb.reshape(n, T, -1)
+
+    def _make_graph_embedding(self):
+        from graphsig.emd import DiffusionEMD
+
+        params = dict(self.graph_embedding_params or {})
+        if isinstance(self.graph, DiffusionEMD):
+            emb = clone(self.graph)
+            if params:
+                emb.set_params(**params)
+            return emb
+        return DiffusionEMD(self.graph, **params)
+
+    def _segments(self, n_objects):
+        cn = self.context_norm
+        if isinstance(cn, str):
+            return cn
+        segments = []
+        for seg in cn:
+            seg = np.asarray(seg)
+            if seg.ndim != 1 or seg.size < 2 or not np.issubdtype(seg.dtype, np.integer):
+                raise ValueError(
+                    "each context_norm segment must be a list of at least 2 object indices"
+                )
+            if seg.min() < 0 or seg.max() >= n_objects:
+                raise ValueError(
+                    f"context_norm segment {seg.tolist()} has indices outside "
+                    f"[0, {n_objects})"
+                )
+            segments.append(seg)
+        covered = np.concatenate(segments)
+        if len(np.unique(covered)) != len(covered) or len(covered) != n_objects:
+            raise ValueError(
+                "context_norm segments must partition the objects: each index in "
+                f"[0, {n_objects}) exactly once"
+            )
+        return segments
+
+    def _build_network(self, X, y, random_state, dtype):
+        enc = [int(s) for s in np.atleast_1d(self.encoder_layer_sizes)]
+        head = [int(s) for s in np.atleast_1d(self.head_hidden_layer_sizes)]
+        if not enc or min(enc) < 1 or (head and min(head) < 1):
+            raise ValueError("layer sizes must be positive integers and the encoder non-empty")
+        return CoRelNetNetwork(
+            X.shape[1], X.shape[2], len(self.classes_), encoder_layer_sizes=enc,
+            head_hidden_layer_sizes=head, activation=self.activation,
+            context_norm=self._segments(X.shape[1]), similarity=self.similarity,
+            mask=self.mask, random_state=random_state, dtype=dtype,
+        )
+
+    def relation_matrices(self, X):
+        """Similarity matrices the head sees, shape (n_samples, n_objects, n_objects)."""
+        X = self._check_fitted_and_prepare(X)
+        out = self.network_.relations(X)
+        self.network_.clear_cache()
+        return out
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.three_d_array = True
+        tags.input_tags.positive_only = self.graph is not None
+        return tags

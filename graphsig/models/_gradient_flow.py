@@ -1,0 +1,250 @@
+"""A linear classifier that adapts by gradient flow for a fitted time.
+
+The head ``W`` on fixed features follows the gradient flow of the training
+cross-entropy, ``dW/dt = -grad L_train(W)``, from ``W(0) = 0``, solved as an
+ordinary differential equation. The adaptation time ``T`` is a parameter of
+the model: it is chosen to minimise the loss on held-out (query) data, whose
+derivative along the flow is
+
+.. math::
+
+    \\frac{d L_{query}(W_T)}{d T} = -\\langle \\nabla L_{train}(W_T),
+                                          \\nabla L_{query}(W_T) \\rangle,
+
+the meta-gradient of continuous-time meta-learning (COMLN, Deleu et al.,
+2022). Its sign changes locate the minima of the query loss along the
+trajectory exactly (to the ODE tolerance), and the best one is kept.
+"""
+
+import numbers
+import warnings
+
+import numpy as np
+from scipy.integrate import solve_ivp
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.model_selection import train_test_split
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.multiclass import check_classification_targets, unique_labels
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from ._losses import log_softmax, softmax
+
+__all__ = ["GradientFlowClassifier"]
+
+
+class _SoftmaxHead:
+    """Cross-entropy of a linear softmax head and its gradient, on one data set."""
+
+    def __init__(self, X, y, n_classes, fit_intercept):
+        n = X.shape[0]
+        self.X = np.hstack([X, np.ones((n, 1))]) if fit_intercept else X
+        self.Y = np.zeros((n, n_classes))
+        self.Y[np.arange(n), y] = 1.0
+        self.shape = (self.X.shape[1], n_classes)
+
+    def loss(self, w):
+        logits = self.X @ w.reshape(self.shape)
+        return float(-(self.Y * log_softmax(logits)).sum(axis=1).mean())
+
+    def gradient(self, w):
+        P = softmax(self.X @ w.reshape(self.shape))
+        return (self.X.T @ (P - self.Y) / self.X.shape[0]).ravel()
+
+
+class GradientFlowClassifier(ClassifierMixin, BaseEstimator):
+    """Linear softmax head trained by gradient flow for a fitted adaptation time.
+
+    The weights follow ``dW/dt = -grad L(W)`` (mean cross-entropy) from zero,
+    solved as an ODE. With ``adaptation_time='auto'``, a stratified
+    ``validation_fraction`` of the data is held out as a query set, the flow
+    runs on the rest up to ``max_time``, and the time ``T`` that minimises the
+    query loss along the trajectory is kept: the zeros of
+    ``dL_query/dT = -<grad L_train(W_T), grad L_query(W_T)>`` (from negative to
+    positive) are located by the ODE solver's event detection, and compared
+    with a logarithmic grid of times and with ``max_time``. With ``refit=True``
+    the flow is then run on all the data for time ``T``. This is the
+    single-task form of continuous-time meta-learning: the adaptation time
+    acts as a learned, continuous amount of regularisation (early stopping).
+
+    The features are used as given: put a scaler or a feature map (for graph
+    signals, :class:`graphsig.DiffusionEMD`) before it in a Pipeline.
+
+    Parameters
+    ----------
+    adaptation_time : 'auto' or float, default='auto'
+        A fixed positive time ``T`` (the flow then uses all the data), or
+        'auto' to fit it.
+    max_time : float, default=1000.0
+        Longest time considered by 'auto'.
+    validation_fraction : float, default=0.2
+        Fraction of the data held out as the query set for 'auto'.
+    refit : bool, default=True
+        After fitting ``T``, run the flow on all the data for time ``T``
+        (otherwise keep the weights adapted on the training part).
+    fit_intercept : bool, default=True
+    method : {'LSODA', 'RK45', 'BDF', 'Radau', 'DOP853'}, default='LSODA'
+        Integrator of :func:`scipy.integrate.solve_ivp`; LSODA switches to a
+        stiff method when the flow becomes stiff.
+    tol : float, default=1e-6
+        Relative tolerance of the integrator (absolute: ``1e-3 * tol``).
+    random_state : int, RandomState instance or None, default=None
+        Draws the query set.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+    coef_ : ndarray of shape (n_classes, n_features)
+    intercept_ : ndarray of shape (n_classes,)
+    adaptation_time_ : float
+        The adaptation time ``T`` in use.
+    query_loss_ : float or None
+        Query loss at ``T`` (None when ``T`` was given).
+    time_grid_, query_loss_curve_ : ndarray or None
+        Times along the trajectory and the query loss there ('auto' only).
+    n_features_in_ : int
+
+    References
+    ----------
+    Deleu, Kanaa, Feng, Kerg, Bengio, Lajoie and Bacon, "Continuous-time
+    meta-learning with forward mode differentiation", ICLR 2022.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_iris
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from sklearn.preprocessing import StandardScaler
+    >>> from graphsig.models import GradientFlowClassifier
+    >>> X, y = load_iris(return_X_y=True)
+    >>> clf = make_pipeline(StandardScaler(), GradientFlowClassifier(max_time=100.0,
+    ...                                                              random_state=0))
+    >>> bool(clf.fit(X, y).score(X, y) > 0.9)
+    True
+    >>> bool(0 < clf[-1].adaptation_time_ <= 100.0)
+    True
+    """
+
+    _parameter_constraints = {
+        "adaptation_time": [StrOptions({"auto"}), Interval(numbers.Real, 0, None,
+                                                            closed="neither")],
+        "max_time": [Interval(numbers.Real, 0, None, closed="neither")],
+        "validation_fraction": [Interval(numbers.Real, 0, 1, closed="neither")],
+        "refit": ["boolean"],
+        "fit_intercept": ["boolean"],
+        "method": [StrOptions({"LSODA", "RK45", "BDF", "Radau", "DOP853"})],
+        "tol": [Interval(numbers.Real, 0, None, closed="neither")],
+        "random_state": ["random_state"],
+    }
+
+    def __init__(self, *, adaptation_time="auto", max_time=1000.0, validation_fraction=0.2,
+                 refit=True, fit_intercept=True, method="LSODA", tol=1e-6, random_state=None):
+        self.adaptation_time = adaptation_time
+        self.max_time = max_time
+        self.validation_fraction = validation_fraction
+        self.refit = refit
+        self.fit_intercept = fit_intercept
+        self.method = method
+        self.tol = tol
+        self.random_state = random_state
+
+    def _solve(self, head, t_end, *, events=None, t_eval=None):
+        def rhs(t, w):
+            return -head.gradient(w)
+
+        w0 = np.zeros(head.shape[0] * head.shape[1])
+        sol = solve_ivp(rhs, (0.0, t_end), w0, method=self.method, rtol=self.tol,
+                        atol=1e-3 * self.tol, events=events, t_eval=t_eval, dense_output=True)
+        if sol.status < 0:
+            raise FloatingPointError(f"the gradient flow could not be integrated: {sol.message}")
+        if not np.all(np.isfinite(sol.y)):
+            raise FloatingPointError("the gradient flow produced non-finite weights")
+        return sol
+
+    def fit(self, X, y):
+        """Fit the head and, with ``adaptation_time='auto'``, the adaptation time.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,)
+
+        Returns
+        -------
+        self
+        """
+        self._validate_params()
+        X, y = validate_data(self, X, y, dtype=[np.float64, np.float32])
+        check_classification_targets(y)
+        self.classes_ = unique_labels(y)
+        if len(self.classes_) < 2:
+            raise ValueError(
+                f"{type(self).__name__} needs samples of at least 2 classes in the data, "
+                f"got 1 class: {self.classes_[0]!r}"
+            )
+        codes = np.searchsorted(self.classes_, y)
+        n_classes = len(self.classes_)
+        X64 = np.asarray(X, dtype=np.float64)
+        self.query_loss_ = None
+        self.time_grid_ = None
+        self.query_loss_curve_ = None
+        if self.adaptation_time != "auto":
+            T = float(self.adaptation_time)
+            w = self._solve(_SoftmaxHead(X64, codes, n_classes, self.fit_intercept), T).y[:, -1]
+        else:
+            counts = np.bincount(codes)
+            stratify = codes if counts.min() >= 2 else None
+            idx_tr, idx_q = train_test_split(
+                np.arange(len(codes)), test_size=self.validation_fraction,
+                random_state=check_random_state(self.random_state), stratify=stratify)
+            train = _SoftmaxHead(X64[idx_tr], codes[idx_tr], n_classes, self.fit_intercept)
+            query = _SoftmaxHead(X64[idx_q], codes[idx_q], n_classes, self.fit_intercept)
+
+            def slope(t, w):  # dL_query/dT along the flow
+                return -float(train.gradient(w) @ query.gradient(w))
+
+            slope.direction = 1.0  # from decreasing to increasing: a minimum
+            T_max = float(self.max_time)
+            sol = self._solve(train, T_max, events=slope)
+            grid = np.geomspace(T_max * 1e-4, T_max, 60)
+            candidates = np.concatenate([grid, sol.t_events[0]])
+            losses = np.array([query.loss(sol.sol(t)) for t in candidates])
+            best = int(np.argmin(losses))
+            T = float(candidates[best])
+            self.query_loss_ = float(losses[best])
+            order = np.argsort(candidates)
+            self.time_grid_ = candidates[order]
+            self.query_loss_curve_ = losses[order]
+            w = sol.sol(T)
+            if self.refit:
+                full = _SoftmaxHead(X64, codes, n_classes, self.fit_intercept)
+                w = self._solve(full, T).y[:, -1]
+        shape = (X.shape[1] + int(self.fit_intercept), n_classes)
+        W = np.asarray(w).reshape(shape)
+        self.adaptation_time_ = T
+        self.coef_ = W[: X.shape[1]].T.copy()
+        self.intercept_ = W[X.shape[1]].copy() if self.fit_intercept else np.zeros(n_classes)
+        if T == self.max_time and self.adaptation_time == "auto":
+            warnings.warn(
+                f"the query loss was still decreasing at max_time={self.max_time}; "
+                "consider a larger max_time",
+                UserWarning,
+            )
+        return self
+
+    def decision_function(self, X):
+        """Logits, shape (n_samples, n_classes)."""
+        check_is_fitted(self, "coef_")
+        X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
+        return np.asarray(X, dtype=np.float64) @ self.coef_.T + self.intercept_
+
+    def predict_proba(self, X):
+        """Class probabilities, shape (n_samples, n_classes)."""
+        return softmax(self.decision_function(X))
+
+    def predict_log_proba(self, X):
+        """Logarithm of :meth:`predict_proba`."""
+        return log_softmax(self.decision_function(X))
+
+    def predict(self, X):
+        """Most probable class of each sample."""
+        return self.classes_[np.argmax(self.decision_function(X), axis=1)]
