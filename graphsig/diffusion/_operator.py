@@ -6,7 +6,7 @@ from contextlib import contextmanager
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.special import gammaln
+from scipy.special import bdtr, gammaln
 
 from ..graphs import as_adjacency, connected_components
 
@@ -18,6 +18,9 @@ __all__ = [
 ]
 
 _DEFAULT_MAX_MEMORY = 512 * 2**20
+
+# Below this many multiply-adds per sparse product, one thread is faster.
+_PARALLEL_MIN_WORK = 200_000
 
 
 def lazy_walk_chebyshev(times, tol=1e-7):
@@ -33,10 +36,12 @@ def lazy_walk_chebyshev(times, tol=1e-7):
     They are nonnegative, sum to ``f_t(1) = 1`` and decay like
     ``exp(-k^2 / t)``, so a truncation at degree ``m`` has operator-norm error
     at most the tail sum ``sum_{k > m} c_k``. The degree returned is the
-    smallest for which every tail is at most ``tol``: it equals ``max(times)``
+    smallest for which every tail is at most ``tol / 2``: it equals ``max(times)``
     (the expansion is then exact) for short times and grows like
     ``sqrt(t log(1 / tol))`` for long ones, so long diffusions cost far fewer
-    sparse products than repeated multiplication.
+    sparse products than repeated multiplication. Each truncated expansion is
+    rescaled to keep ``f_t(1) = 1``, so that diffusion preserves mass to
+    rounding; the degree is chosen so that the error stays at most ``tol``.
 
     Parameters
     ----------
@@ -56,27 +61,40 @@ def lazy_walk_chebyshev(times, tol=1e-7):
     >>> coef.round(3).tolist()
     [[1.0, 0.5, 0.375], [0.0, 0.5, 0.5], [0.0, 0.0, 0.125]]
     """
-    times = np.asarray(times, dtype=np.int64)
-    if times.ndim != 1 or times.size == 0 or (times < 0).any():
+    raw = np.asarray(times)
+    if raw.ndim != 1 or raw.size == 0:
         raise ValueError("times must be a non-empty 1-D sequence of nonnegative integers")
+    if raw.dtype.kind not in "iuf" or not np.all(np.isfinite(raw)) or np.any(raw != np.round(raw)):
+        raise ValueError(f"times must be nonnegative integers, got {raw.tolist()}")
+    times = raw.astype(np.int64)
+    if (times < 0).any():
+        raise ValueError(f"times must be nonnegative integers, got {raw.tolist()}")
     if not (0 < tol < 1):
         raise ValueError(f"tol must be in (0, 1), got {tol!r}")
-    t_max = int(times.max())
-    k = np.arange(t_max + 1)
-    coef = np.zeros((t_max + 1, times.size))
+    # degree needed by each time: the tail sum_{k > m} c_k equals
+    # 2 P(Binomial(2t, 1/2) <= t - m - 1); find the smallest m by bisection
+    degree = 0
+    for t in times:
+        t = int(t)
+        lo, hi = 0, t
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if 2.0 * bdtr(t - mid - 1, 2 * t, 0.5) <= tol / 2:
+                hi = mid
+            else:
+                lo = mid + 1
+        degree = max(degree, lo)
+    coef = np.zeros((degree + 1, times.size))
     for j, t in enumerate(times):
         t = int(t)
-        kk = k[: t + 1]
+        kk = np.arange(min(t, degree) + 1)
         log_c = gammaln(2 * t + 1) - gammaln(t - kk + 1) - gammaln(t + kk + 1) - 2 * t * math.log(2.0)
         c = np.exp(log_c)
         c[1:] *= 2.0
-        coef[: t + 1, j] = c
-    # tail[m, j] = sum_{k > m} coef[k, j]
-    tail = np.cumsum(coef[::-1], axis=0)[::-1]
-    tail = np.vstack([tail[1:], np.zeros((1, times.size))])
-    ok = np.flatnonzero((tail <= tol).all(axis=1))
-    degree = int(ok[0]) if ok.size else t_max
-    return np.ascontiguousarray(coef[: degree + 1])
+        # rescaled so that f_t(1) = 1 exactly: mass is preserved to rounding;
+        # the tail (<= tol / 2) and the rescaling together err by <= tol
+        coef[: kk.size, j] = c / c.sum()
+    return coef
 
 
 def dyadic_times(max_scale):
@@ -88,6 +106,8 @@ def dyadic_times(max_scale):
     >>> dyadic_times(3).tolist()
     [0, 1, 2, 4, 8]
     """
+    if isinstance(max_scale, bool) or int(max_scale) != max_scale:
+        raise ValueError(f"max_scale must be an integer, got {max_scale!r}")
     max_scale = int(max_scale)
     if max_scale < 0:
         raise ValueError(f"max_scale must be >= 0, got {max_scale}")
@@ -301,6 +321,8 @@ class DiffusionOperator:
         scaled = np.ascontiguousarray(block * inv_sqrt[:, None])
         out = np.empty((coef.shape[1],) + block.shape, dtype=dtype)
         work = np.empty((3,) + block.shape, dtype=dtype)
+        if n_jobs is None and block.size * (self.symmetric.nnz / self.n_nodes) < _PARALLEL_MIN_WORK:
+            n_jobs = 1  # one synchronisation per term would cost more than the work
         with _numba_threads(n_jobs):
             chebyshev_diffuse(indptr, indices, data, scaled, coef.astype(dtype), out, work)
         out *= sqrt_deg[None, :, None]

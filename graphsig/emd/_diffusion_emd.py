@@ -1,8 +1,9 @@
 """Diffusion EMD: embeddings of graph signals whose L1 distances approximate EMD."""
 
+import hashlib
 import numbers
 import threading
-import weakref
+from collections import OrderedDict
 
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin, clone
@@ -16,25 +17,31 @@ from ..graphs import as_adjacency, check_connected
 __all__ = ["DiffusionEMD", "UnbalancedDiffusionEMD"]
 
 
-# Operators are built once per graph object and parameters, and shared by
-# every estimator (and clone) that diffuses on that graph.
-_OPERATORS = {}
+# Operators are built once per graph and parameters and shared by every
+# estimator (and clone) that diffuses on that graph: a small cache keyed by the
+# content of the validated adjacency, so that editing a graph in place and
+# refitting builds a new operator.
+_OPERATORS = OrderedDict()
 _OPERATORS_LOCK = threading.Lock()
+_OPERATORS_MAX = 4
 
 
-def _operator_for(graph, anisotropy, weighted):
-    key = (id(graph), float(anisotropy), bool(weighted))
+def _operator_for(adjacency, anisotropy, weighted):
+    digest = hashlib.blake2b(digest_size=16)
+    digest.update(np.asarray(adjacency.shape, dtype=np.int64).tobytes())
+    for array in (adjacency.indptr, adjacency.indices, adjacency.data):
+        digest.update(np.ascontiguousarray(array).tobytes())
+    key = (digest.hexdigest(), float(anisotropy), bool(weighted))
     with _OPERATORS_LOCK:
-        entry = _OPERATORS.get(key)
-        if entry is not None and entry[0]() is graph:
-            return entry[1]
-    op = DiffusionOperator(graph, anisotropy=anisotropy, weighted=weighted)
-    try:
-        ref = weakref.ref(graph, lambda _, key=key: _OPERATORS.pop(key, None))
-    except TypeError:  # not weak-referenceable: do not cache
-        return op
+        op = _OPERATORS.get(key)
+        if op is not None:
+            _OPERATORS.move_to_end(key)
+            return op
+    op = DiffusionOperator(adjacency.copy(), anisotropy=anisotropy, weighted=weighted)
     with _OPERATORS_LOCK:
-        _OPERATORS[key] = (ref, op)
+        _OPERATORS[key] = op
+        while len(_OPERATORS) > _OPERATORS_MAX:
+            _OPERATORS.popitem(last=False)
     return op
 
 
@@ -134,7 +141,7 @@ class _BaseDiffusionEMD(TransformerMixin, BaseEstimator):
                 f"X has {X.shape[1]} columns (nodes) but the graph has {self._n_nodes} "
                 "nodes; X must have shape (n_signals, n_nodes)"
             )
-        self.operator_ = _operator_for(graph, self.anisotropy, self.weighted)
+        self.operator_ = _operator_for(adjacency, self.anisotropy, self.weighted)
         if self.max_scale == "auto":
             # a lazy walk spreads about sqrt(t / 2) hops in t steps: reach the diameter
             diameter = max(1, self.operator_.diameter)
@@ -144,6 +151,7 @@ class _BaseDiffusionEMD(TransformerMixin, BaseEstimator):
         self._set_times(dyadic_times(self.max_scale_))
         self.hop_scale_ = self._calibrate(adjacency, X)
         self._set_times(self._truncate_times(adjacency, self.times_))
+        self.max_scale_ = int(np.log2(self.times_[-1]))
         self.last_weight_ = self._block_weights(self.hop_scale_, self._balanced)[1]
         self.n_features_out_ = len(self.times_) * self._n_nodes
         return self
@@ -175,9 +183,9 @@ class _BaseDiffusionEMD(TransformerMixin, BaseEstimator):
         n_comp, labels = connected_components(adjacency, directed=False)
         big = labels == np.argmax(np.bincount(labels))
         X = X.tocsr() if sp_issparse(X) else X
-        inside = np.asarray(X[:, big].sum(axis=1)).ravel()
+        outside = np.asarray(X[:, ~big].sum(axis=1)).ravel()
         total = np.asarray(X.sum(axis=1)).ravel()
-        rows = np.flatnonzero((total > 0) & (inside >= total))
+        rows = np.flatnonzero((total > 0) & (outside == 0))
         if half == 0 or rows.size < 2:
             return 1.0
         rng = check_random_state(self.random_state)
@@ -258,7 +266,7 @@ class _BaseDiffusionEMD(TransformerMixin, BaseEstimator):
         return np.asarray(names, dtype=object)
 
 
-def _mean_displacement(operator, adjacency, times, rng, n_sources=32):
+def _mean_displacement(operator, adjacency, times, rng, n_jobs=None, n_sources=32):
     """Mean hop distance travelled by lazy walks after each number of steps."""
     from scipy.sparse.csgraph import shortest_path
 
@@ -268,17 +276,13 @@ def _mean_displacement(operator, adjacency, times, rng, n_sources=32):
     hops[~np.isfinite(hops)] = 0.0  # walks never leave their component
     diracs = np.zeros((sources.size, n))
     diracs[np.arange(sources.size), sources] = 1.0
-    diffused = operator.diffuse(diracs, times)
+    diffused = operator.diffuse(diracs, times, n_jobs=n_jobs)
     return (diffused * hops[None]).sum(axis=2).mean(axis=1)
 
 
 def _is_graph_factory(graph):
-    """A plain function or class of the number of nodes (not a graph object)."""
-    import types
-
-    return isinstance(graph, (types.FunctionType, types.BuiltinFunctionType)) or (
-        callable(graph) and isinstance(graph, type)
-    )
+    """A function of the number of nodes: no graph type is callable."""
+    return callable(graph)
 
 
 def sp_issparse(X):
@@ -519,9 +523,6 @@ class UnbalancedDiffusionEMD(_BaseDiffusionEMD):
 
     def fit(self, X, y=None):
         """Build the diffusion operator and scales; see :meth:`DiffusionEMD.fit`."""
-        self._validate_params()
-        if not np.isfinite(self.mass_penalty):
-            raise ValueError(f"mass_penalty must be a finite number > 0, got {self.mass_penalty!r}")
         return super().fit(X, y)
 
     def _truncate_times(self, adjacency, times):
@@ -533,7 +534,7 @@ class UnbalancedDiffusionEMD(_BaseDiffusionEMD):
         walks started from a sample of nodes is measured on the graph.
         """
         self.displacement_ = _mean_displacement(
-            self.operator_, adjacency, times, check_random_state(self.random_state)
+            self.operator_, adjacency, times, check_random_state(self.random_state), self.n_jobs
         )
         reached = np.flatnonzero(self.displacement_ >= self.mass_penalty)
         stop = int(reached[0]) if reached.size else len(times) - 1
