@@ -40,8 +40,6 @@ _MARKERS = {
 _N_MARKERS_SHOWN = 6
 _N_NEAREST = 5
 _K_PRECISION = 10
-# signals embedded per step of the progress bar
-_CHUNK = 64
 
 _GRAPH_SUFFIXES = (".npz", ".mtx", ".mtx.gz", ".npy", ".h5ad")
 
@@ -216,18 +214,28 @@ def _form(est):
 
 
 def _transform(est, X, *, progress, unit):
-    """``est.transform(X)`` in chunks, with a progress bar on stderr."""
-    n = X.shape[0]
-    if not progress or n <= _CHUNK:
+    """``est.transform(X)`` with a progress bar on stderr.
+
+    The estimator's own bar (one step per batch of signals) when ``X`` takes
+    several batches; otherwise one bar over the single call: splitting the
+    work into more calls than the estimator's batches would slow it down.
+    """
+    if not progress:
         return est.transform(X)
+    n = X.shape[0]
+    batch = est.operator_.batch_size(len(est.times_), X.dtype, est.max_memory)
+    if n > batch:
+        est.set_params(progress=True)
+        try:
+            return est.transform(X)
+        finally:
+            est.set_params(progress=False)
     from tqdm.auto import tqdm
 
-    parts = []
     with tqdm(total=n, desc="embedding", unit=unit, file=sys.stderr) as bar:
-        for start in range(0, n, _CHUNK):
-            parts.append(est.transform(X[start:start + _CHUNK]))
-            bar.update(parts[-1].shape[0])
-    return np.concatenate(parts)
+        emb = est.transform(X)
+        bar.update(n)
+    return emb
 
 
 # ---------------------------------------------------------------------------
@@ -235,10 +243,9 @@ def _transform(est, X, *, progress, unit):
 
 
 def _run_demo(args):
-    from scipy.spatial.distance import pdist, squareform
-
     from .datasets import load_pbmc68k
     from .emd import exact_emd
+    from .neighbors import l1_distances
 
     _check_form(args)
     data = load_pbmc68k()
@@ -265,13 +272,14 @@ def _run_demo(args):
     emb = _transform(est, X, progress=True, unit="gene")
     transform_seconds = time.perf_counter() - start
     print(
-        f"embedding: {emb.shape[0]} x {emb.shape[1]} {emb.dtype} (diffusion times 0..{est.times_[-1]}, "
+        f"embedding: {emb.shape[0]} x {emb.shape[1]} {emb.dtype} "
+        f"(diffusion times 0..{est.times_[-1]}, "
         f"max_scale_={est.max_scale_}, hop_scale_={est.hop_scale_:.4g})",
         file=out,
     )
 
     start = time.perf_counter()
-    dist = squareform(pdist(emb.astype(np.float64), metric="cityblock"))
+    dist = l1_distances(emb)
     pairs_seconds = time.perf_counter() - start
     n_pairs = n_genes * (n_genes - 1) // 2
 

@@ -9,60 +9,79 @@ C-contiguous array, so that one sparse row of the operator combines whole
 contiguous rows of the block (a vectorisable axpy over the signals).
 """
 
+import numpy as np
 from numba import njit, prange
 
 
 @njit(parallel=True, cache=True, nogil=True, fastmath=True)
-def chebyshev_diffuse(indptr, indices, data, block, coef, out, work):
+def chebyshev_diffuse(indptr, indices, data, data2, block, coef, out, work, n_chunks):
     """Apply every filter of a Chebyshev expansion to a block of signals.
 
     Computes ``out[s] = sum_k coef[k, s] T_k(S) block`` with the three-term
     recurrence ``T_{k+1} = 2 S T_k - T_{k-1}``, for a symmetric sparse ``S``
     (CSR arrays ``indptr``, ``indices``, ``data``) with spectrum in [-1, 1].
 
+    The recurrence of each signal is independent of the others, so the
+    block's columns are cut into ``n_chunks`` slices (one per thread) and each
+    slice runs all terms on its own: there is no synchronisation between terms.
+
     Parameters
     ----------
     indptr, indices, data : CSR arrays of S, shape (n_nodes, n_nodes).
+    data2 : ``2 * data``. All float arrays share the block's dtype, so that
+        the inner loops run in that precision and vectorise.
     block : ndarray (n_nodes, n_signals), C-contiguous; not modified.
-    coef : ndarray (n_terms, n_filters), float64.
+    coef : ndarray (n_terms, n_filters).
     out : ndarray (n_filters, n_nodes, n_signals), overwritten.
     work : ndarray (3, n_nodes, n_signals), scratch.
+    n_chunks : int
+        Number of column slices, at most n_signals.
     """
-    n_nodes, n_signals = block.shape
+    n_signals = block.shape[1]
+    for chunk in prange(n_chunks):
+        b0 = chunk * n_signals // n_chunks
+        b1 = (chunk + 1) * n_signals // n_chunks
+        _chebyshev_slice(indptr, indices, data, data2, block, coef, out, work, b0, b1)
+
+
+@njit(cache=True, nogil=True, fastmath=True)
+def _chebyshev_slice(indptr, indices, data, data2, block, coef, out, work, b0, b1):
+    """The whole recurrence for the block's columns ``b0:b1``."""
+    n_nodes = block.shape[0]
     n_terms, n_filters = coef.shape
-    # T_0 = block
-    for i in prange(n_nodes):
-        src = block[i]
-        work[0, i, :] = src
+    width = b1 - b0
+    for i in range(n_nodes):
+        src = block[i, b0:b1]
+        work[0, i, b0:b1] = src
         for s in range(n_filters):
             c = coef[0, s]
-            row = out[s, i]
-            for b in range(n_signals):
+            row = out[s, i, b0:b1]
+            for b in range(width):
                 row[b] = c * src[b]
-    # T_1 = S T_0;  T_k = 2 S T_{k-1} - T_{k-2}; buffers rotate through work
     for k in range(1, n_terms):
-        ia = (k - 2) % 3  # T_{k-2}
-        ib = (k - 1) % 3  # T_{k-1}
-        ic = k % 3  # T_k
-        two = 1.0 if k == 1 else 2.0
-        for i in prange(n_nodes):
-            dst = work[ic, i]
+        # T_1 = S T_0;  T_k = 2 S T_{k-1} - T_{k-2}; buffers rotate through work
+        ia = (k - 2) % 3
+        ib = (k - 1) % 3
+        ic = k % 3
+        weights = data if k == 1 else data2
+        for i in range(n_nodes):
+            dst = work[ic, i, b0:b1]
             if k == 1:
-                dst[:] = 0.0
+                dst[:] = 0
             else:
-                old = work[ia, i]
-                for b in range(n_signals):
+                old = work[ia, i, b0:b1]
+                for b in range(width):
                     dst[b] = -old[b]
             for jj in range(indptr[i], indptr[i + 1]):
-                a = two * data[jj]
-                src = work[ib, indices[jj]]
-                for b in range(n_signals):
+                a = weights[jj]
+                src = work[ib, indices[jj], b0:b1]
+                for b in range(width):
                     dst[b] += a * src[b]
             for s in range(n_filters):
                 c = coef[k, s]
-                if c != 0.0:
-                    row = out[s, i]
-                    for b in range(n_signals):
+                if c != 0:
+                    row = out[s, i, b0:b1]
+                    for b in range(width):
                         row[b] += c * dst[b]
 
 

@@ -19,9 +19,6 @@ __all__ = [
 
 _DEFAULT_MAX_MEMORY = 512 * 2**20
 
-# Below this many multiply-adds per sparse product, one thread is faster.
-_PARALLEL_MIN_WORK = 200_000
-
 
 def lazy_walk_chebyshev(times, tol=1e-7):
     """Chebyshev coefficients of the lazy random walk at several times.
@@ -321,10 +318,14 @@ class DiffusionOperator:
         scaled = np.ascontiguousarray(block * inv_sqrt[:, None])
         out = np.empty((coef.shape[1],) + block.shape, dtype=dtype)
         work = np.empty((3,) + block.shape, dtype=dtype)
-        if n_jobs is None and block.size * (self.symmetric.nnz / self.n_nodes) < _PARALLEL_MIN_WORK:
-            n_jobs = 1  # one synchronisation per term would cost more than the work
         with _numba_threads(n_jobs):
-            chebyshev_diffuse(indptr, indices, data, scaled, coef.astype(dtype), out, work)
+            import numba
+
+            # threads take disjoint slices of at least a few dozen signals
+            n_chunks = max(1, min(numba.get_num_threads(), block.shape[1] // 32))
+            chebyshev_diffuse(
+                indptr, indices, data, data + data, scaled, coef.astype(dtype), out, work, n_chunks
+            )
         out *= sqrt_deg[None, :, None]
         return out
 
