@@ -290,7 +290,10 @@ def _kernel_problem(adjacency, signals, times, dtype):
     coef = lazy_walk_chebyshev(times).astype(dtype)
     out = np.empty((coef.shape[1],) + block.shape, dtype=dtype)
     work = np.empty((3,) + block.shape, dtype=dtype)
-    return (indptr, indices, data, block, coef, out, work), S.nnz
+    import numba
+
+    n_chunks = max(1, min(numba.get_num_threads(), block.shape[1] // 32))
+    return (indptr, indices, data, data + data, block, coef, out, work, n_chunks), S.nnz
 
 
 def bench_kernel(graph, X, repeats, grid_side, grid_signals, copy_mb, log):
@@ -320,10 +323,10 @@ def bench_kernel(graph, X, repeats, grid_side, grid_signals, copy_mb, log):
         args, nnz = _kernel_problem(adjacency, block, times, dtype)
         chebyshev_diffuse(*args)  # compile / load
         seconds, _ = best_of(lambda: chebyshev_diffuse(*args), repeats)
-        n_nodes, n_signals = args[3].shape
-        coef = args[4]
+        n_nodes, n_signals = args[4].shape
+        coef = args[5]
         nbytes = kernel_bytes(n_nodes, nnz, n_signals, np.dtype(dtype).itemsize, coef)
-        working_set = sum(a.nbytes for a in args)
+        working_set = sum(a.nbytes for a in args if hasattr(a, "nbytes"))
         bw = nbytes / seconds
         rows.append({
             "problem": label,

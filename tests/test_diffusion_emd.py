@@ -158,17 +158,42 @@ def test_hop_scale_makes_distances_hops_on_a_path():
     ratio = np.median(approx[pairs] / exact[pairs])
     assert 0.7 <= ratio <= 1.4, ratio
     assert est.hop_scale_ > 0
-    # without calibration the distances are unscaled, with the same ranking
-    raw = DiffusionEMD(graph, n_calibration_signals=0, n_jobs=1).fit(X)
+    # without calibration the diffusion distances are unscaled, with the same ranking
+    diffusion = DiffusionEMD(graph, n_trees=0, n_jobs=1).fit(X)
+    raw = DiffusionEMD(graph, n_trees=0, n_calibration_signals=0, n_jobs=1).fit(X)
     assert raw.hop_scale_ == 1.0
-    np.testing.assert_allclose(l1_distances(raw.transform(X)) * est.hop_scale_, approx, rtol=1e-9)
+    np.testing.assert_allclose(
+        l1_distances(raw.transform(X)) * diffusion.hop_scale_,
+        l1_distances(diffusion.transform(X)),
+        rtol=1e-9,
+    )
+
+
+def test_tree_blocks_are_exact_on_a_tree():
+    """On a tree graph every shortest-path tree is the graph itself, so the
+    tree blocks alone give the exact EMD (and calibrate to a factor of 1)."""
+    graph = random_tree(40, random_state=0)
+    X = sparse_signals(25, 40, np.random.default_rng(5))
+    est = DiffusionEMD(graph, tree_weight=1.0, n_jobs=1).fit(X)
+    assert est.tree_scale_ == pytest.approx(1.0, rel=1e-9)
+    np.testing.assert_allclose(
+        l1_distances(est.transform(X)), exact_emd(graph, X), rtol=1e-9, atol=1e-12
+    )
+
+
+def test_tree_blocks_mix_with_the_given_weight():
+    graph, X, exact = accuracy_case("grid")
+    mixed = l1_distances(DiffusionEMD(graph, tree_weight=0.3, n_jobs=1).fit_transform(X))
+    alone = l1_distances(DiffusionEMD(graph, n_trees=0, n_jobs=1).fit_transform(X))
+    trees = l1_distances(DiffusionEMD(graph, tree_weight=1.0, n_jobs=1).fit_transform(X))
+    np.testing.assert_allclose(mixed, 0.7 * alone + 0.3 * trees, rtol=1e-9, atol=1e-12)
 
 
 def test_embedding_is_the_documented_block_formula():
     """Oracle: the blocks rebuilt from the exact (repeated-product) diffusion."""
     graph = grid_graph(5, 6)
     X = sparse_signals(6, 30, np.random.default_rng(1)) * 4.0
-    est = DiffusionEMD(graph, alpha=0.4, anisotropy=0.5, tol=1e-13, n_jobs=1).fit(X)
+    est = DiffusionEMD(graph, n_trees=0, alpha=0.4, anisotropy=0.5, tol=1e-13, n_jobs=1).fit(X)
     times = est.times_
     K = est.max_scale_
     np.testing.assert_array_equal(times, [0] + [2**k for k in range(K + 1)])
@@ -207,14 +232,17 @@ def test_output_shape_and_feature_names():
     graph, X = contract_data()
     est = DiffusionEMD(graph, n_jobs=1).fit(X)
     E = est.transform(X[:5])
-    n_times = len(est.times_)
-    assert E.shape == (5, n_times * 30)
-    assert est.n_features_out_ == n_times * 30
+    n_blocks = len(est.times_) + est.n_trees
+    assert E.shape == (5, n_blocks * 30)
+    assert est.n_features_out_ == n_blocks * 30
     assert est.n_features_in_ == 30
     names = est.get_feature_names_out()
     assert len(names) == est.n_features_out_
     assert len(set(names)) == len(names)
-    assert names[0] == "t0_1_node0" and names[-1] == f"t{est.times_[-1]}_node29"
+    assert names[0] == "t0_1_node0"
+    last_diffusion = len(est.times_) * 30 - 1
+    assert names[last_diffusion] == f"t{est.times_[-1]}_node29"
+    assert names[-1] == f"tree{est.n_trees - 1}_node29"
 
 
 def test_transform_before_fit():
@@ -298,7 +326,7 @@ def test_graph_factory_builds_a_graph_of_the_data_width():
     np.testing.assert_array_equal(est.transform(X), fixed)
     # a new fit follows the new width
     Y = sparse_signals(10, 9, np.random.default_rng(4))
-    assert est.fit(Y).transform(Y).shape == (10, len(est.times_) * 9)
+    assert est.fit(Y).transform(Y).shape == (10, (len(est.times_) + est.n_trees) * 9)
     copy = pickle.loads(pickle.dumps(est))
     np.testing.assert_array_equal(copy.transform(Y), est.transform(Y))
 

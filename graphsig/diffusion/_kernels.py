@@ -121,3 +121,40 @@ def assemble_blocks(diffused, weights, scale_out, last_weight, mass_penalty, emb
         base = n_diff * n_nodes
         for i in range(n_nodes):
             embedding[row, base + i] = wl * scale_out[i] * diffused[n_diff, i, b]
+
+
+@njit(parallel=True, cache=True, nogil=True)
+def tree_blocks(orders, parents, block, scale, embedding, offset, column, n_chunks):
+    """Subtree masses of signals on rooted trees, written into embeddings.
+
+    For tree ``t`` (``orders[t]``: its nodes from the root outwards;
+    ``parents[t]``: each node's parent, -1 at the root) and signal ``b``
+    (column ``b`` of ``block``, node-major), coordinate ``v`` is ``scale``
+    times the mass of ``b`` in the subtree below node ``v`` (zero at the
+    root): the L1 distance between two signals' coordinates is their
+    Wasserstein-1 distance on that tree, scaled.
+
+    Writes ``embedding[offset + b, column + t * n_nodes + v]``.
+    """
+    n_trees, n_nodes = orders.shape
+    n_signals = block.shape[1]
+    for chunk in prange(n_chunks):
+        b0 = chunk * n_signals // n_chunks
+        b1 = (chunk + 1) * n_signals // n_chunks
+        mass = np.empty((n_nodes, b1 - b0), dtype=block.dtype)
+        for t in range(n_trees):
+            mass[:, :] = block[:, b0:b1]
+            order = orders[t]
+            parent = parents[t]
+            for pos in range(n_nodes - 1, 0, -1):
+                v = order[pos]
+                p = parent[v]
+                for b in range(b1 - b0):
+                    mass[p, b] += mass[v, b]
+            base = column + t * n_nodes
+            root = order[0]
+            for b in range(b1 - b0):
+                row = offset + b0 + b
+                for v in range(n_nodes):
+                    embedding[row, base + v] = scale * mass[v, b]
+                embedding[row, base + root] = 0.0

