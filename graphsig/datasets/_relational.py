@@ -395,8 +395,9 @@ def make_contextual_retrieval(n_samples, *, n_tokens=10, n_searches=2, n_retriev
 
     Returns
     -------
-    X : ndarray of shape (n_samples, n_tokens, n_searches + n_retrievals + n_searches * n_retrievals)
-        Search features, retrieval features, then the one-hot indices (search-major).
+    X : ndarray of shape (n_samples, n_tokens, n_token_features)
+        ``n_token_features = n_searches + n_retrievals + n_searches * n_retrievals``:
+        search features, retrieval features, then the one-hot indices (search-major).
     y : ndarray of shape (n_samples, n_tokens)
 
     Examples

@@ -275,19 +275,21 @@ class PositionalEmbedding(Module):
 class AttentionNetwork(Module):
     """Token embedding, attention blocks with residual connections, and a readout.
 
-    ``h = embed(X) (+ positions)``; per block ``h = h + attention(norm(h))`` and,
-    with ``ffn_width``, ``h = h + ffn(norm(h))``; then a readout MLP on every
-    token (``output='tokens'``) or on the mean token (``output='sequence'``).
+    ``h = embed(X) (+ positions)``; per block ``h = h + attention(norm(h))``
+    (``h = attention(norm(h))`` without ``residual``) and, with ``ffn_width``,
+    ``h = h + ffn(norm(h))``; then a readout MLP on every token
+    (``output='tokens'``) or on the mean token (``output='sequence'``).
     """
 
     def __init__(self, n_tokens, n_features, n_outputs, *, attention="compositional",
                  n_searches=4, n_retrievals=4, d_model=64, search_dim=None, value_dim=None,
-                 n_layers=1, ffn_width=None, layer_norm=False, exclude_self=False, causal=False,
-                 positional=False, output="sequence", head_hidden_layer_sizes=(64,),
-                 random_state=None, dtype=np.float64):
+                 n_layers=1, ffn_width=None, layer_norm=False, residual=True, exclude_self=False,
+                 causal=False, positional=False, output="sequence",
+                 head_hidden_layer_sizes=(64,), random_state=None, dtype=np.float64):
         super().__init__()
         kw = dict(random_state=random_state, dtype=dtype)
         self.output = output
+        self.residual = bool(residual)
         self.add_module("embed", make_mlp([n_features, d_model, d_model], **kw))
         self.positions = (PositionalEmbedding(n_tokens, d_model, **kw) if positional else None)
         if self.positions is not None:
@@ -324,7 +326,8 @@ class AttentionNetwork(Module):
             h = self.positions.forward(h)
         for block in self.blocks:
             a = block["norm_attention"].forward(h) if "norm_attention" in block else h
-            h = h + block["attention"].forward(a)
+            h = h + block["attention"].forward(a) if self.residual else \
+                block["attention"].forward(a)
             if "ffn" in block:
                 f = block["norm_ffn"].forward(h) if "norm_ffn" in block else h
                 h = h + block["ffn"].forward(f)
@@ -347,7 +350,7 @@ class AttentionNetwork(Module):
             ga = block["attention"].backward(g)
             if "norm_attention" in block:
                 ga = block["norm_attention"].backward(ga)
-            g = g + ga
+            g = g + ga if self.residual else ga
         if self.positions is not None:
             g = self.positions.backward(g)
         return self.embed.backward(g)
@@ -365,6 +368,7 @@ _ATTENTION_CONSTRAINTS = {
     "n_layers": [Interval(numbers.Integral, 1, None, closed="left")],
     "ffn_width": [None, Interval(numbers.Integral, 1, None, closed="left")],
     "layer_norm": ["boolean"],
+    "residual": ["boolean"],
     "exclude_self": ["boolean"],
     "causal": ["boolean"],
     "positional": ["boolean"],
@@ -378,8 +382,7 @@ class _AttentionEstimator(BaseNeuralEstimator):
 
     def _prepare_X(self, X, *, reset):
         return validate_sets(self, X, reset=reset, n_items=self.n_tokens, item="token",
-                             min_items=1, fixed_n_items=self.positional or
-                             self.output == "tokens")
+                             min_items=1, fixed_n_items=self.positional)
 
     def _check_targets_per_token(self, X, y):
         if self.output == "tokens" and y.shape[1] != X.shape[1]:
@@ -404,7 +407,7 @@ class _AttentionEstimator(BaseNeuralEstimator):
             X.shape[1], X.shape[2], self._n_network_outputs(), attention=self.attention,
             n_searches=self.n_searches, n_retrievals=self.n_retrievals, d_model=self.d_model,
             search_dim=self.search_dim, value_dim=self.value_dim, n_layers=self.n_layers,
-            ffn_width=self.ffn_width, layer_norm=self.layer_norm,
+            ffn_width=self.ffn_width, layer_norm=self.layer_norm, residual=self.residual,
             exclude_self=self.exclude_self, causal=self.causal, positional=self.positional,
             output=self.output, head_hidden_layer_sizes=head, random_state=random_state,
             dtype=dtype,
@@ -460,6 +463,10 @@ _DOC_PARAMS = """
         Width of the feed-forward block after each attention (None: none).
     layer_norm : bool, default=False
         Normalise the input of each attention and feed-forward block.
+    residual : bool, default=True
+        Add each attention block's output to its input. Without it, the
+        readout sees only what attention retrieved: a token's own features
+        reach the output only by steering the attention.
     exclude_self : bool, default=False
         Tokens do not attend to themselves.
     causal : bool, default=False
@@ -521,8 +528,8 @@ shuffle, random_state, tol, warm_start, early_stopping, validation_fraction, n_i
 
     def __init__(self, n_tokens=None, *, attention="compositional", n_searches=4,
                  n_retrievals=4, d_model=64, search_dim=None, value_dim=None, n_layers=1,
-                 ffn_width=None, layer_norm=False, exclude_self=False, causal=False,
-                 positional=False, output="sequence", head_hidden_layer_sizes=(64,),
+                 ffn_width=None, layer_norm=False, residual=True, exclude_self=False,
+                 causal=False, positional=False, output="sequence", head_hidden_layer_sizes=(64,),
                  loss="squared_error", alpha=0.0, batch_size=64, solver="adam",
                  learning_rate_init=1e-3, momentum=0.9, max_grad_norm=None, max_iter=200,
                  shuffle=True, random_state=None, tol=1e-4, warm_start=False,
@@ -537,6 +544,7 @@ shuffle, random_state, tol, warm_start, early_stopping, validation_fraction, n_i
         self.n_layers = n_layers
         self.ffn_width = ffn_width
         self.layer_norm = layer_norm
+        self.residual = residual
         self.exclude_self = exclude_self
         self.causal = causal
         self.positional = positional
@@ -606,7 +614,8 @@ shuffle, random_state, tol, warm_start, early_stopping, validation_fraction, n_i
 
 
 if CompositionalAttentionRegressor.__doc__:  # absent under python -OO
-    CompositionalAttentionRegressor.__doc__ = CompositionalAttentionRegressor.__doc__.format(params=_DOC_PARAMS)
+    CompositionalAttentionRegressor.__doc__ = CompositionalAttentionRegressor.__doc__.format(
+        params=_DOC_PARAMS)
 
 
 class CompositionalAttentionClassifier(NeuralClassifierMixin, _AttentionEstimator):
@@ -647,8 +656,8 @@ shuffle, random_state, tol, warm_start, early_stopping, validation_fraction, n_i
 
     def __init__(self, n_tokens=None, *, attention="compositional", n_searches=4,
                  n_retrievals=4, d_model=64, search_dim=None, value_dim=None, n_layers=1,
-                 ffn_width=None, layer_norm=False, exclude_self=False, causal=False,
-                 positional=False, output="sequence", head_hidden_layer_sizes=(64,),
+                 ffn_width=None, layer_norm=False, residual=True, exclude_self=False,
+                 causal=False, positional=False, output="sequence", head_hidden_layer_sizes=(64,),
                  alpha=0.0, batch_size=64, solver="adam", learning_rate_init=1e-3,
                  momentum=0.9, max_grad_norm=None, max_iter=200, shuffle=True,
                  random_state=None, tol=1e-4, warm_start=False, early_stopping=False,
@@ -663,6 +672,7 @@ shuffle, random_state, tol, warm_start, early_stopping, validation_fraction, n_i
         self.n_layers = n_layers
         self.ffn_width = ffn_width
         self.layer_norm = layer_norm
+        self.residual = residual
         self.exclude_self = exclude_self
         self.causal = causal
         self.positional = positional
@@ -730,4 +740,5 @@ shuffle, random_state, tol, warm_start, early_stopping, validation_fraction, n_i
 
 
 if CompositionalAttentionClassifier.__doc__:  # absent under python -OO
-    CompositionalAttentionClassifier.__doc__ = CompositionalAttentionClassifier.__doc__.format(params=_DOC_PARAMS)
+    CompositionalAttentionClassifier.__doc__ = CompositionalAttentionClassifier.__doc__.format(
+        params=_DOC_PARAMS)

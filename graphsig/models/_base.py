@@ -27,6 +27,9 @@ Hooks, from the coarsest to the finest (override the finest that suffices):
     weights (``network_.decay_mask``), as scikit-learn's MLP.
 ``_after_step()``
     Called after each optimiser step (projections, constraints, schedules).
+
+Training and prediction run with BLAS limited to one thread (``_blas_threads``;
+restored on return), as the matrices of these models are small.
 """
 
 import numbers
@@ -46,6 +49,7 @@ from sklearn.utils.validation import (
     column_or_1d,
     validate_data,
 )
+from threadpoolctl import ThreadpoolController
 
 from ._losses import AbsoluteError, SoftmaxCrossEntropy, SquaredError, softmax
 from ._optim import SGD, Adam, clip_gradients
@@ -77,6 +81,16 @@ TRAINING_PARAMETER_CONSTRAINTS = {
 
 _PREDICT_BATCH = 2048
 
+_CONTROLLER = None
+
+
+def _blas_limit(n_threads):
+    """Context limiting BLAS to ``n_threads``; the libraries are looked up once."""
+    global _CONTROLLER
+    if _CONTROLLER is None:
+        _CONTROLLER = ThreadpoolController()
+    return _CONTROLLER.limit(limits=n_threads, user_api="blas")
+
 
 class BaseNeuralEstimator(BaseEstimator):
     """Mini-batch training loop over a network of :class:`~graphsig.models._layers.Module`.
@@ -104,6 +118,12 @@ class BaseNeuralEstimator(BaseEstimator):
     """
 
     _parameter_constraints = dict(TRAINING_PARAMETER_CONSTRAINTS)
+
+    #: BLAS threads while training (None: leave the BLAS setting alone). The
+    #: matrices of these small networks are too small for threads to pay, and
+    #: threads slow training down badly on a busy machine; the limit is set with
+    #: threadpoolctl for the duration of ``fit`` / ``partial_fit`` only.
+    _blas_threads = 1
 
     # -- hooks for subclasses -------------------------------------------------
     def _prepare_X(self, X, *, reset):
@@ -200,6 +220,14 @@ class BaseNeuralEstimator(BaseEstimator):
         return int(np.clip(self.batch_size, 1, n_samples))
 
     def _fit(self, X, y, sample_weight=None, *, incremental=False, classes=None):
+        if self._blas_threads is None:
+            return self._fit_unlimited(X, y, sample_weight, incremental=incremental,
+                                       classes=classes)
+        with _blas_limit(self._blas_threads):
+            return self._fit_unlimited(X, y, sample_weight, incremental=incremental,
+                                       classes=classes)
+
+    def _fit_unlimited(self, X, y, sample_weight=None, *, incremental=False, classes=None):
         self._validate_params()
         if y is None:
             raise ValueError(
@@ -299,6 +327,12 @@ class BaseNeuralEstimator(BaseEstimator):
 
     def _predict_output(self, X):
         """Network output for validated, internal X, computed in batches."""
+        if self._blas_threads is None:
+            return self._predict_output_unlimited(X)
+        with _blas_limit(self._blas_threads):
+            return self._predict_output_unlimited(X)
+
+    def _predict_output_unlimited(self, X):
         n = X.shape[0]
         if n <= _PREDICT_BATCH:
             out = self._forward(X)

@@ -7,10 +7,9 @@ from sklearn.base import clone
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from ._base import TRAINING_PARAMETER_CONSTRAINTS, BaseNeuralEstimator, NeuralClassifierMixin
-from ._layers import Module, make_mlp
+from ._layers import Module, _sigmoid, make_mlp
 from ._losses import softmax
 from ._sets import validate_sets
-from ._layers import _sigmoid
 
 __all__ = ["CoRelNetClassifier", "CoRelNetNetwork", "ContextNorm"]
 
@@ -90,7 +89,8 @@ class CoRelNetNetwork(Module):
         self.similarity = similarity
         self.mask = mask
         enc = [int(n_features), *encoder_layer_sizes]
-        self.add_module("encoder", make_mlp(enc, activation=activation, output_activation=activation,
+        self.add_module("encoder", make_mlp(enc, activation=activation,
+                                            output_activation=activation,
                                             random_state=random_state, dtype=dtype))
         width = enc[-1]
         if isinstance(context_norm, str):
@@ -189,8 +189,11 @@ class CoRelNetClassifier(NeuralClassifierMixin, BaseNeuralEstimator):
     mask : {'causal', 'none'}, default='causal'
         'causal' lets row ``i`` see objects ``j <= i`` and feeds the lower
         triangle to the head, as in the paper's code; 'none' uses the full matrix.
-    graph : array-like or sparse matrix of shape (n_nodes, n_nodes), default=None
-        Adjacency of the graph the objects live on; turns on graph input.
+    graph : array-like, sparse matrix or DiffusionEMD, default=None
+        Adjacency of shape (n_nodes, n_nodes) of the graph the objects live on
+        (anything :func:`graphsig.as_adjacency` reads), or a configured
+        :class:`graphsig.DiffusionEMD` (cloned); turns on graph input: each
+        object is then a nonnegative signal of length n_nodes.
     graph_embedding_params : dict, default=None
         Keyword arguments of :class:`graphsig.DiffusionEMD` (graph input only).
     alpha, batch_size, solver, learning_rate_init, momentum, max_grad_norm, max_iter, \
