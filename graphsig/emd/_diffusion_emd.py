@@ -383,8 +383,8 @@ class DiffusionEMD(_BaseDiffusionEMD):
     2019), an upper bound of the graph's. The trees' average, scaled to hops
     like the diffusion part, is mixed with it in proportion ``tree_weight``:
     their errors are largely independent, so the mixture ranks pairs more
-    like the exact EMD than either part (on the bundled PBMC data, P@10 rises
-    from 0.74 to about 0.80).
+    like the exact EMD than either part (on the bundled PBMC data, P@10
+    against exact EMD rises from 0.74 to 0.815).
 
     Parameters
     ----------
@@ -398,7 +398,7 @@ class DiffusionEMD(_BaseDiffusionEMD):
         there). Clones of the estimator share it rather than copy it.
     n_trees : int, default=8
         Number of shortest-path trees; 0 gives the diffusion embedding alone.
-    tree_weight : float in [0, 1], default=0.5
+    tree_weight : float in [0, 1], default=0.3
         Share of the tree blocks in the distance (0: diffusion alone).
     max_scale : int or "auto", default="auto"
         :math:`K`, the largest diffusion time is :math:`2^K` lazy steps.
@@ -489,7 +489,7 @@ class DiffusionEMD(_BaseDiffusionEMD):
         graph=None,
         *,
         n_trees=8,
-        tree_weight=0.5,
+        tree_weight=0.3,
         max_scale="auto",
         alpha=0.5,
         anisotropy=1.0,
