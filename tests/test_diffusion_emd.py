@@ -291,9 +291,9 @@ def test_n_jobs_reaches_every_diffusion(cls, monkeypatch):
     seen = []
     original = DiffusionOperator.diffuse_block
 
-    def spy(self, block, coef, *, n_jobs=None):
+    def spy(self, block, coef, *, n_jobs=None, **kwargs):
         seen.append(n_jobs)
-        return original(self, block, coef, n_jobs=n_jobs)
+        return original(self, block, coef, n_jobs=n_jobs, **kwargs)
 
     monkeypatch.setattr(DiffusionOperator, "diffuse_block", spy)
     cls(graph, n_jobs=1).fit(X).transform(X)

@@ -94,9 +94,10 @@ def assemble_blocks(diffused, weights, scale_out, last_weight, mass_penalty, emb
     The last block is ``w_b * scale_out[i] * diffused[-1, i, b]`` with
     ``w_b = last_weight`` when ``mass_penalty <= 0``; otherwise
     ``w_b = max(mass_penalty - F_b / m_b, 0)``, where ``F_b`` is the L1 norm
-    of the signal's difference blocks and ``m_b`` its mass (``diffused[0]``
-    holds the signal itself), so that scaling a signal by ``(1 + e)`` moves
-    its embedding by exactly ``e * m_b * mass_penalty``.
+    of the signal's difference blocks and ``m_b`` its mass
+    (``scale_out * diffused[0]`` is the signal itself), so that scaling a
+    signal by ``(1 + e)`` moves its embedding by exactly
+    ``e * m_b * mass_penalty``.
     """
     n_times, n_nodes, n_signals = diffused.shape
     n_diff = n_times - 1
@@ -105,7 +106,7 @@ def assemble_blocks(diffused, weights, scale_out, last_weight, mass_penalty, emb
         fine = 0.0
         mass = 0.0
         for i in range(n_nodes):
-            mass += diffused[0, i, b]
+            mass += scale_out[i] * diffused[0, i, b]
         for k in range(n_diff):
             w = weights[k]
             base = k * n_nodes

@@ -305,11 +305,13 @@ class DiffusionOperator:
         per_signal = (n_times + 4) * self.n_nodes * np.dtype(dtype).itemsize
         return int(max(1, max_memory // per_signal))
 
-    def diffuse_block(self, block, coef, *, n_jobs=None):
+    def diffuse_block(self, block, coef, *, n_jobs=None, rescale=True):
         """Diffuse a node-major block; returns ``(n_times, n_nodes, n_signals)``.
 
         ``block`` holds mass signals as columns, shape (n_nodes, n_signals),
-        float32 or float64; the result has its dtype.
+        float32 or float64; the result has its dtype. With ``rescale=False``
+        the final multiplication by ``D^1/2`` (``sqrt_degree``) is left to the
+        caller, who can fuse it with its own pass over the result.
         """
         from ._kernels import chebyshev_diffuse
 
@@ -326,7 +328,8 @@ class DiffusionOperator:
             chebyshev_diffuse(
                 indptr, indices, data, data + data, scaled, coef.astype(dtype), out, work, n_chunks
             )
-        out *= sqrt_deg[None, :, None]
+        if rescale:
+            out *= sqrt_deg[None, :, None]
         return out
 
     def diffuse(self, X, times, *, tol=1e-7, n_jobs=None):

@@ -278,7 +278,8 @@ class _BaseDiffusionEMD(TransformerMixin, BaseEstimator):
         out = np.empty((n_signals, (n_times + n_trees) * n_nodes), dtype=dtype)
         weights, last = self._block_weights(diffusion_scale, balanced)
         weights = weights.astype(dtype)
-        scale_out = np.ones(n_nodes, dtype=dtype)
+        # D^1/2, the last step of the diffusion, fused into the assembly
+        scale_out = self.operator_._arrays(dtype)[4]
         per_tree = dtype.type(tree_scale / n_trees) if n_trees else dtype.type(0)
         batch = self.operator_.batch_size(n_times, dtype, self.max_memory)
         starts = range(0, n_signals, batch)
@@ -292,7 +293,9 @@ class _BaseDiffusionEMD(TransformerMixin, BaseEstimator):
             if balanced:
                 block /= block.sum(axis=1, keepdims=True)
             block = np.ascontiguousarray(block.T)
-            diffused = self.operator_.diffuse_block(block, self._coef, n_jobs=self.n_jobs)
+            diffused = self.operator_.diffuse_block(
+                block, self._coef, n_jobs=self.n_jobs, rescale=False
+            )
             penalty = 0.0 if balanced else float(self.mass_penalty)
             with _numba_threads(self.n_jobs):
                 assemble_blocks(diffused, weights, scale_out, dtype.type(last), penalty, out, start)
