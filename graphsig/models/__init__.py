@@ -17,6 +17,9 @@ _LAZY = {
     "FisherPenaltyClassifier": "graphsig.models._fisher",
     "NonNormalRNNClassifier": "graphsig.models._rnn",
     "GradientFlowClassifier": "graphsig.models._gradient_flow",
+    # adaptive activation (usable in every MLP and RNN above)
+    "AdaptiveActivation": "graphsig.models._activations",
+    "adaptive_activation": "graphsig.models._activations",
 }
 
 __all__ = sorted(_LAZY)

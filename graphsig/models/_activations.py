@@ -24,7 +24,7 @@ import numpy as np
 from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from ._layers import ACTIVATIONS, Dense, Identity, Module, _sigmoid, _softplus
+from ._layers import ACTIVATIONS, Identity, Module, _sigmoid, _softplus
 
 __all__ = [
     "adaptive_activation",
@@ -87,7 +87,7 @@ def adaptive_activation(x, gain=1.0, saturation=0.0):
     Examples
     --------
     >>> import numpy as np
-    >>> from graphsig.models._activations import adaptive_activation
+    >>> from graphsig.models import adaptive_activation
     >>> x = np.array([-1.0, 0.5, 2.0])
     >>> np.round(adaptive_activation(x, gain=200.0, saturation=0.0), 4)
     array([0. , 0.5, 2. ])
@@ -160,7 +160,7 @@ class AdaptiveActivation(Module):
     Examples
     --------
     >>> import numpy as np
-    >>> from graphsig.models._activations import AdaptiveActivation
+    >>> from graphsig.models import AdaptiveActivation
     >>> act = AdaptiveActivation(3, per_neuron=True, gain=2.0, saturation=0.5)
     >>> y = act.forward(np.zeros((4, 3)))
     >>> act.zero_grad(); g = act.backward(np.ones((4, 3)))
@@ -477,18 +477,8 @@ class AdaptiveMLPMixin:
         factory = activation_factory(self.activation, per_neuron=self.adaptive_per_neuron,
                                      init=self._check_adaptive_init())
         sizes = [X.shape[1], *self._hidden_sizes(), self._n_outputs()]
-        if self.init != "fan_in_uniform":
-            return make_mlp(sizes, activation=factory, init=self.init,
-                            random_state=random_state, dtype=np.float64)
-        net = make_mlp(sizes, activation=factory, init="zeros", dtype=np.float64)
-        for layer in net.layers:
-            if isinstance(layer, Dense):
-                # weights and biases uniform on (-1/sqrt(fan_in), 1/sqrt(fan_in))
-                bound = 1.0 / np.sqrt(layer.n_in)
-                layer.W[...] = random_state.uniform(-bound, bound, layer.W.shape)
-                if layer.use_bias:
-                    layer.b[...] = random_state.uniform(-bound, bound, layer.b.shape)
-        return net
+        return make_mlp(sizes, activation=factory, init=self.init, random_state=random_state,
+                        dtype=np.float64)
 
     @property
     def activation_gain_(self):

@@ -134,28 +134,35 @@ def mlp_hessian_vector_product(network, X, y, vector, sample_weight=None):
     return np.concatenate(flat) if flat else np.zeros(0)
 
 
-def _per_sample_squared_norms(layers, saved, g):
-    """Squared norm of each sample's parameter gradient, given the per-sample
-    gradients ``g`` of the outputs (unnormalised) and the saved layer inputs."""
-    sq = np.zeros(g.shape[0])
+def _per_sample_squared_norms(layers, saved, G):
+    """Squared norms of per-sample parameter gradients.
+
+    ``G`` of shape (n_directions, n_samples, n_outputs) holds, for each
+    direction, the per-sample gradients of the outputs (unnormalised);
+    ``saved`` the (input, output) of each layer. Returns an array of shape
+    (n_directions, n_samples), without forming any per-sample gradient.
+    """
+    sq = np.zeros(G.shape[:2])
     for i in range(len(layers) - 1, -1, -1):
         layer = layers[i]
         x, y_out = saved[i]
         if isinstance(layer, Dense):
-            gg = np.einsum("ij,ij->i", g, g)
-            sq += np.einsum("ij,ij->i", x, x) * gg
+            gg = np.einsum("cij,cij->ci", G, G)
+            sq += np.einsum("ij,ij->i", x, x)[None, :] * gg
             if layer.use_bias:
                 sq += gg
-            g = g @ layer.W.T
+            if i == 0:
+                break
+            G = G @ layer.W.T
         else:
             fx, parts = activation_partials(layer, x, y_out)
             for param, part in zip(getattr(layer, "params", []), parts):
-                contrib = g * part
+                contrib = G * part[None]
                 if param.size == 1:
-                    sq += contrib.sum(axis=1) ** 2
+                    sq += contrib.sum(axis=2) ** 2
                 else:
-                    sq += np.einsum("ij,ij->i", contrib, contrib)
-            g = g * fx
+                    sq += np.einsum("cij,cij->ci", contrib, contrib)
+            G = G * fx[None]
     return sq
 
 
@@ -184,13 +191,11 @@ def mlp_fisher_trace(network, X):
         saved.append((a, out))
         a = out
     p = softmax(a)
-    n, n_classes = p.shape
-    total = np.zeros(n)
-    for c in range(n_classes):
-        g = p.copy()
-        g[:, c] -= 1  # gradient of -log p(c|x) with respect to the logits
-        total += p[:, c] * _per_sample_squared_norms(layers, saved, g)
-    return float(total.mean())
+    n_classes = p.shape[1]
+    # gradient of -log p(c|x) with respect to the logits, for every class c
+    G = p[None, :, :] - np.eye(n_classes)[:, None, :]
+    sq = _per_sample_squared_norms(layers, saved, G)
+    return float(np.mean(np.sum(p.T * sq, axis=0)))
 
 
 # ---------------------------------------------------------------------------

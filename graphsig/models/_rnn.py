@@ -368,6 +368,15 @@ class RecurrentNetwork(Module):
 # ---------------------------------------------------------------------------
 # the estimator
 # ---------------------------------------------------------------------------
+def _nesting_depth(X):
+    """Number of nested sequence levels of a list-like input (3 for sequences)."""
+    depth = 0
+    while isinstance(X, (list, tuple)) and len(X):
+        depth += 1
+        X = X[0]
+    return depth + (np.ndim(X) if isinstance(X, np.ndarray) else 0)
+
+
 class _ParameterGroups:
     """Optimisers over disjoint groups of a network's parameter list."""
 
@@ -508,7 +517,7 @@ n_iter_no_change
     # -- data -----------------------------------------------------------------
     def _prepare_X(self, X, *, reset):
         dtype = [np.float64, np.float32]
-        if getattr(X, "ndim", np.ndim(X)) == 3:
+        if getattr(X, "ndim", None) == 3 or (not hasattr(X, "ndim") and _nesting_depth(X) == 3):
             X = check_array(X, allow_nd=True, dtype=dtype, input_name="X")
             if self.n_timesteps is not None and X.shape[1] != self.n_timesteps:
                 raise ValueError(
@@ -538,7 +547,8 @@ n_iter_no_change
 
     def _prepare_y(self, y, *, reset, classes=None):
         y_arr = np.asarray(y)
-        if y_arr.ndim != 2:
+        if y_arr.ndim != 2 or (y_arr.shape[1] == 1 and self.n_timesteps_ != 1):
+            # a column vector is one label per sequence (with the usual warning)
             if reset:
                 self._sequence_targets = False
             elif self._sequence_targets:
