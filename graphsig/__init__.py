@@ -12,7 +12,7 @@ and numba kernels compile lazily (with an on-disk cache) the first time they
 run.
 """
 
-from importlib import import_module
+from ._lazy import attach
 
 __version__ = "0.1.0"
 
@@ -39,20 +39,4 @@ _LAZY = {
 
 _SUBMODULES = {"graphs", "diffusion", "emd", "neighbors", "datasets", "models", "dynamics"}
 
-__all__ = sorted(_LAZY) + sorted(_SUBMODULES)
-
-
-def __getattr__(name):
-    if name in _LAZY:
-        value = getattr(import_module(_LAZY[name]), name)
-        globals()[name] = value
-        return value
-    if name in _SUBMODULES:
-        module = import_module(f"graphsig.{name}")
-        globals()[name] = module
-        return module
-    raise AttributeError(f"module 'graphsig' has no attribute {name!r}")
-
-
-def __dir__():
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__, __all__ = attach(__name__, _LAZY, _SUBMODULES)

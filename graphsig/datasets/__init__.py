@@ -3,7 +3,7 @@
 Names are loaded on first use.
 """
 
-from importlib import import_module
+from .._lazy import attach
 
 # public name -> private module defining it
 _LAZY = {
@@ -24,16 +24,4 @@ _LAZY = {
     "make_contextual_retrieval": "graphsig.datasets._relational",
 }
 
-__all__ = sorted(_LAZY)
-
-
-def __getattr__(name):
-    if name in _LAZY:
-        value = getattr(import_module(_LAZY[name]), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'graphsig.datasets' has no attribute {name!r}")
-
-
-def __dir__():
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__, __all__ = attach(__name__, _LAZY)

@@ -4,7 +4,7 @@ Every model is written in numpy with hand-written gradients on one shared
 training core (``graphsig.models._core``). Names are loaded on first use.
 """
 
-from importlib import import_module
+from .._lazy import attach
 
 # public name -> private module defining it
 _LAZY = {
@@ -22,16 +22,4 @@ _LAZY = {
     "adaptive_activation": "graphsig.models._activations",
 }
 
-__all__ = sorted(_LAZY)
-
-
-def __getattr__(name):
-    if name in _LAZY:
-        value = getattr(import_module(_LAZY[name]), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'graphsig.models' has no attribute {name!r}")
-
-
-def __dir__():
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__, __all__ = attach(__name__, _LAZY)
