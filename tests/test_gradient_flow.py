@@ -69,6 +69,15 @@ def test_fitted_time_minimises_the_query_loss():
     assert np.all(np.diff(times) >= 0)
 
 
+def test_patience_stops_early_without_changing_the_time():
+    Xn, y = _overfitting_problem()
+    full = GradientFlowClassifier(max_time=1000.0, patience=None, random_state=0).fit(Xn, y)
+    early = GradientFlowClassifier(max_time=1000.0, patience=10.0, random_state=0).fit(Xn, y)
+    assert early.adaptation_time_ == pytest.approx(full.adaptation_time_)
+    assert full.time_grid_[-1] == 1000.0
+    assert early.time_grid_[-1] < 20 * early.adaptation_time_
+
+
 def test_fixed_time_uses_all_data_and_refit(iris):
     X, y = iris
     auto = GradientFlowClassifier(max_time=50.0, random_state=0).fit(X, y)

@@ -58,11 +58,12 @@ class GradientFlowClassifier(ClassifierMixin, BaseEstimator):
     The weights follow ``dW/dt = -grad L(W)`` (mean cross-entropy) from zero,
     solved as an ODE. With ``adaptation_time='auto'``, a stratified
     ``validation_fraction`` of the data is held out as a query set, the flow
-    runs on the rest up to ``max_time``, and the time ``T`` that minimises the
-    query loss along the trajectory is kept: the zeros of
+    runs on the rest (up to ``max_time``, or until the query loss has been
+    rising for a while, see ``patience``), and the time ``T`` that minimises
+    the query loss along the trajectory is kept: the zeros of
     ``dL_query/dT = -<grad L_train(W_T), grad L_query(W_T)>`` (from negative to
     positive) are located by the ODE solver's event detection, and compared
-    with a logarithmic grid of times and with ``max_time``. With ``refit=True``
+    with a logarithmic grid of times. With ``refit=True``
     the flow is then run on all the data for time ``T``. This is the
     single-task form of continuous-time meta-learning: the adaptation time
     acts as a learned, continuous amount of regularisation (early stopping).
@@ -79,6 +80,10 @@ class GradientFlowClassifier(ClassifierMixin, BaseEstimator):
         Longest time considered by 'auto'.
     validation_fraction : float, default=0.2
         Fraction of the data held out as the query set for 'auto'.
+    patience : float or None, default=10.0
+        For 'auto': stop following the flow once the time exceeds
+        ``patience`` times the best time so far while the query loss is above
+        its best. None follows it up to ``max_time``.
     refit : bool, default=True
         After fitting ``T``, run the flow on all the data for time ``T``
         (otherwise keep the weights adapted on the training part).
@@ -131,6 +136,7 @@ class GradientFlowClassifier(ClassifierMixin, BaseEstimator):
                                                             closed="neither")],
         "max_time": [Interval(numbers.Real, 0, None, closed="neither")],
         "validation_fraction": [Interval(numbers.Real, 0, 1, closed="neither")],
+        "patience": [None, Interval(numbers.Real, 1, None, closed="left")],
         "refit": ["boolean"],
         "fit_intercept": ["boolean"],
         "method": [StrOptions({"LSODA", "RK45", "BDF", "Radau", "DOP853"})],
@@ -139,23 +145,25 @@ class GradientFlowClassifier(ClassifierMixin, BaseEstimator):
     }
 
     def __init__(self, *, adaptation_time="auto", max_time=1000.0, validation_fraction=0.2,
-                 refit=True, fit_intercept=True, method="LSODA", tol=1e-6, random_state=None):
+                 patience=10.0, refit=True, fit_intercept=True, method="LSODA", tol=1e-6, random_state=None):
         self.adaptation_time = adaptation_time
         self.max_time = max_time
         self.validation_fraction = validation_fraction
+        self.patience = patience
         self.refit = refit
         self.fit_intercept = fit_intercept
         self.method = method
         self.tol = tol
         self.random_state = random_state
 
-    def _solve(self, head, t_end, *, events=None, t_eval=None):
+    def _solve(self, head, t_end, *, w0=None, t_start=0.0, events=None):
         def rhs(t, w):
             return -head.gradient(w)
 
-        w0 = np.zeros(head.shape[0] * head.shape[1])
-        sol = solve_ivp(rhs, (0.0, t_end), w0, method=self.method, rtol=self.tol,
-                        atol=1e-3 * self.tol, events=events, t_eval=t_eval, dense_output=True)
+        if w0 is None:
+            w0 = np.zeros(head.shape[0] * head.shape[1])
+        sol = solve_ivp(rhs, (t_start, t_end), w0, method=self.method, rtol=self.tol,
+                        atol=1e-3 * self.tol, events=events, dense_output=True)
         if sol.status < 0:
             raise FloatingPointError(f"the gradient flow could not be integrated: {sol.message}")
         if not np.all(np.isfinite(sol.y)):
@@ -206,17 +214,28 @@ class GradientFlowClassifier(ClassifierMixin, BaseEstimator):
 
             slope.direction = 1.0  # from decreasing to increasing: a minimum
             T_max = float(self.max_time)
-            sol = self._solve(train, T_max, events=slope)
-            grid = np.geomspace(T_max * 1e-4, T_max, 60)
-            candidates = np.concatenate([grid, sol.t_events[0]])
-            losses = np.array([query.loss(sol.sol(t)) for t in candidates])
-            best = int(np.argmin(losses))
-            T = float(candidates[best])
-            self.query_loss_ = float(losses[best])
-            order = np.argsort(candidates)
-            self.time_grid_ = candidates[order]
-            self.query_loss_curve_ = losses[order]
-            w = sol.sol(T)
+            # follow the flow over a logarithmic grid of times (ten per decade),
+            # keeping the best of the grid times and of the located minima
+            w = np.zeros(train.shape[0] * n_classes)
+            t_start, T, best_loss, best_w = 0.0, None, np.inf, None
+            times, losses = [], []
+            for t_end in np.geomspace(T_max * 1e-4, T_max, 41):
+                sol = self._solve(train, t_end, w0=w, t_start=t_start, events=slope)
+                for t in [*sol.t_events[0], t_end]:
+                    w_t = sol.sol(t)
+                    loss = query.loss(w_t)
+                    times.append(float(t))
+                    losses.append(loss)
+                    if loss < best_loss:
+                        T, best_loss, best_w = float(t), loss, w_t
+                w, t_start = sol.y[:, -1], t_end
+                if (self.patience is not None and t_end >= self.patience * T
+                        and losses[-1] > best_loss):
+                    break  # the query loss has been rising for a while
+            self.query_loss_ = float(best_loss)
+            self.time_grid_ = np.asarray(times)
+            self.query_loss_curve_ = np.asarray(losses)
+            w = best_w
             if self.refit:
                 full = _SoftmaxHead(X64, codes, n_classes, self.fit_intercept)
                 w = self._solve(full, T).y[:, -1]
