@@ -145,7 +145,8 @@ class GradientFlowClassifier(ClassifierMixin, BaseEstimator):
     }
 
     def __init__(self, *, adaptation_time="auto", max_time=1000.0, validation_fraction=0.2,
-                 patience=10.0, refit=True, fit_intercept=True, method="LSODA", tol=1e-6, random_state=None):
+                 patience=10.0, refit=True, fit_intercept=True, method="LSODA", tol=1e-6,
+                 random_state=None):
         self.adaptation_time = adaptation_time
         self.max_time = max_time
         self.validation_fraction = validation_fraction

@@ -668,7 +668,7 @@ n_iter_no_change
         return self.network_.hidden_states(self._prepare_sequences(X))
 
     def jacobian_factors(self, X):
-        """``(W, gains)`` with ``dh_t/dh_{t-1} = diag(gains[:, t]) W`` along sequences of any length.
+        """``(W, gains)``, ``dh_t/dh_{t-1} = diag(gains[:, t]) W``, along sequences of any length.
 
         See :func:`graphsig.dynamics.lyapunov_spectrum`.
         """
