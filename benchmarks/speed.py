@@ -290,9 +290,9 @@ def _kernel_problem(adjacency, signals, times, dtype):
     coef = lazy_walk_chebyshev(times).astype(dtype)
     out = np.empty((coef.shape[1],) + block.shape, dtype=dtype)
     work = np.empty((3,) + block.shape, dtype=dtype)
-    import numba
+    from graphsig.diffusion._operator import _parallel_chunks
 
-    n_chunks = max(1, min(numba.get_num_threads(), block.shape[1] // 32))
+    n_chunks = _parallel_chunks(block.shape[1])
     return (indptr, indices, data, data + data, block, coef, out, work, n_chunks), S.nnz
 
 

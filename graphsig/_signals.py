@@ -8,7 +8,7 @@ def check_signal_values(X, *, balanced, name="X"):
     """Check that signals are nonnegative and, if ``balanced``, have mass.
 
     ``X`` is already a finite 2-D float array or sparse matrix (as returned by
-    scikit-learn's ``validate_data``). Returns the total mass of each row.
+    scikit-learn's ``validate_data``); raises ValueError naming the bad rows.
     """
     values = X.data if sp.issparse(X) else X
     if values.size and values.min() < 0:
@@ -20,8 +20,8 @@ def check_signal_values(X, *, balanced, name="X"):
             f"Negative values in data passed to {name} (signal rows {_few(rows)}); "
             "signals on a graph are nonnegative masses"
         )
-    mass = np.asarray(X.sum(axis=1), dtype=np.float64).ravel()
     if balanced:
+        mass = np.asarray(X.sum(axis=1), dtype=np.float64).ravel()
         empty = np.flatnonzero(mass <= 0)
         if empty.size:
             raise ValueError(
@@ -29,7 +29,6 @@ def check_signal_values(X, *, balanced, name="X"):
                 "compares unit-mass distributions. Drop them, or use "
                 "UnbalancedDiffusionEMD, which accepts any nonnegative mass"
             )
-    return mass
 
 
 def _few(indices, limit=5):

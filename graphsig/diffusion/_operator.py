@@ -2,6 +2,7 @@
 
 import math
 import threading
+from collections import namedtuple
 from contextlib import contextmanager
 
 import numpy as np
@@ -160,6 +161,18 @@ def estimate_diameter(graph, n_sweeps=4, random_state=0):
     return best
 
 
+_OperatorArrays = namedtuple(
+    "_OperatorArrays", "indptr indices data data2 inv_sqrt_degree sqrt_degree"
+)
+
+
+def _parallel_chunks(n_signals):
+    """Column slices for the numba threads: one per thread, of at least 32 signals."""
+    import numba
+
+    return max(1, min(numba.get_num_threads(), n_signals // 32))
+
+
 @contextmanager
 def _numba_threads(n_jobs):
     """Run numba kernels on ``n_jobs`` threads, restoring the previous setting."""
@@ -236,8 +249,10 @@ class DiffusionOperator:
         if not (0.0 <= float(anisotropy) <= 1.0):
             raise ValueError(f"anisotropy must be in [0, 1], got {anisotropy!r}")
         adjacency = as_adjacency(graph)
-        if not weighted:
+        if adjacency is graph or not weighted:
+            # own the adjacency: the caller may edit its graph later
             adjacency = adjacency.copy()
+        if not weighted:
             adjacency.data[:] = 1.0
         q = np.asarray(adjacency.sum(axis=1)).ravel()
         isolated = q == 0
@@ -276,18 +291,20 @@ class DiffusionOperator:
         self._lock = threading.Lock()
 
     def _arrays(self, dtype):
-        """CSR arrays and degree scalings of S in ``dtype`` (cached)."""
+        """CSR arrays of S (and 2 S) and the degree scalings in ``dtype`` (cached)."""
         dtype = np.dtype(dtype)
         with self._lock:
             arrays = self._by_dtype.get(dtype)
             if arrays is None:
                 sym = self.symmetric
-                arrays = (
-                    sym.indptr.astype(np.int64),
-                    sym.indices.astype(np.int64),
-                    sym.data.astype(dtype),
-                    (1.0 / self.sqrt_degree).astype(dtype),
-                    self.sqrt_degree.astype(dtype),
+                data = sym.data.astype(dtype)
+                arrays = _OperatorArrays(
+                    indptr=sym.indptr.astype(np.int64),
+                    indices=sym.indices.astype(np.int64),
+                    data=data,
+                    data2=data + data,
+                    inv_sqrt_degree=(1.0 / self.sqrt_degree).astype(dtype),
+                    sqrt_degree=self.sqrt_degree.astype(dtype),
                 )
                 self._by_dtype[dtype] = arrays
         return arrays
@@ -316,20 +333,17 @@ class DiffusionOperator:
         from ._kernels import chebyshev_diffuse
 
         dtype = block.dtype
-        indptr, indices, data, inv_sqrt, sqrt_deg = self._arrays(dtype)
-        scaled = np.ascontiguousarray(block * inv_sqrt[:, None])
+        a = self._arrays(dtype)
+        scaled = np.ascontiguousarray(block * a.inv_sqrt_degree[:, None])
         out = np.empty((coef.shape[1],) + block.shape, dtype=dtype)
         work = np.empty((3,) + block.shape, dtype=dtype)
         with _numba_threads(n_jobs):
-            import numba
-
-            # threads take disjoint slices of at least a few dozen signals
-            n_chunks = max(1, min(numba.get_num_threads(), block.shape[1] // 32))
             chebyshev_diffuse(
-                indptr, indices, data, data + data, scaled, coef.astype(dtype), out, work, n_chunks
+                a.indptr, a.indices, a.data, a.data2, scaled, coef.astype(dtype), out, work,
+                _parallel_chunks(block.shape[1]),
             )
         if rescale:
-            out *= sqrt_deg[None, :, None]
+            out *= a.sqrt_degree[None, :, None]
         return out
 
     def diffuse(self, X, times, *, tol=1e-7, n_jobs=None):

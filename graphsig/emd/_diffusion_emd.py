@@ -6,13 +6,14 @@ import threading
 from collections import OrderedDict
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.base import BaseEstimator, TransformerMixin, clone
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, check_random_state, validate_data
 
 from .._signals import check_signal_values, dense_rows
 from ..diffusion import DiffusionOperator, dyadic_times, lazy_walk_chebyshev
-from ..diffusion._operator import _numba_threads
+from ..diffusion._operator import _numba_threads, _parallel_chunks
 from ..graphs import as_adjacency, check_connected
 
 __all__ = ["DiffusionEMD", "UnbalancedDiffusionEMD"]
@@ -38,7 +39,7 @@ def _operator_for(adjacency, anisotropy, weighted):
         if op is not None:
             _OPERATORS.move_to_end(key)
             return op
-    op = DiffusionOperator(adjacency.copy(), anisotropy=anisotropy, weighted=weighted)
+    op = DiffusionOperator(adjacency, anisotropy=anisotropy, weighted=weighted)
     with _OPERATORS_LOCK:
         _OPERATORS[key] = op
         while len(_OPERATORS) > _OPERATORS_MAX:
@@ -112,10 +113,10 @@ class _BaseDiffusionEMD(TransformerMixin, BaseEstimator):
             dtype=[np.float64, np.float32],
             ensure_min_features=2 if reset else 1,
         )
-        mass = check_signal_values(X, balanced=self._balanced)
-        if sp_issparse(X) and X.format != "csr":
+        check_signal_values(X, balanced=self._balanced)
+        if sp.issparse(X) and X.format != "csr":
             X = X.tocsr()
-        return X, mass
+        return X
 
     def fit(self, X, y=None):
         """Build the diffusion operator of the graph and the embedding's scales.
@@ -133,7 +134,7 @@ class _BaseDiffusionEMD(TransformerMixin, BaseEstimator):
         self
         """
         self._validate_params()
-        X, _ = self._validate_signals(X, reset=True)
+        X = self._validate_signals(X, reset=True)
         graph = self._resolve_graph(X.shape[1])
         adjacency = self._check_graph(graph)
         self._n_nodes = adjacency.shape[0]
@@ -206,9 +207,9 @@ class _BaseDiffusionEMD(TransformerMixin, BaseEstimator):
         from ._exact import exact_emd
 
         half = self.n_calibration_signals // 2
-        n_comp, labels = connected_components(adjacency, directed=False)
+        _, labels = connected_components(adjacency, directed=False)
         big = labels == np.argmax(np.bincount(labels))
-        X = X.tocsr() if sp_issparse(X) else X
+        X = X.tocsr() if sp.issparse(X) else X
         outside = np.asarray(X[:, ~big].sum(axis=1)).ravel()
         total = np.asarray(X.sum(axis=1)).ravel()
         rows = np.flatnonzero((total > 0) & (outside == 0))
@@ -253,7 +254,7 @@ class _BaseDiffusionEMD(TransformerMixin, BaseEstimator):
             float32 for float32 input, float64 otherwise.
         """
         check_is_fitted(self, "times_")
-        X, _ = self._validate_signals(X, reset=False)
+        X = self._validate_signals(X, reset=False)
         diffusion_scale, tree_scale = self._part_scales()
         return self._embed(
             X, balanced=self._balanced, diffusion_scale=diffusion_scale, tree_scale=tree_scale
@@ -267,8 +268,6 @@ class _BaseDiffusionEMD(TransformerMixin, BaseEstimator):
         return (1.0 - weight) * self.hop_scale_, weight * self.tree_scale_
 
     def _embed(self, X, *, balanced, diffusion_scale, tree_scale, calibrating=False):
-        import numba
-
         from ..diffusion._kernels import assemble_blocks, tree_blocks
 
         dtype = X.dtype
@@ -279,7 +278,7 @@ class _BaseDiffusionEMD(TransformerMixin, BaseEstimator):
         weights, last = self._block_weights(diffusion_scale, balanced)
         weights = weights.astype(dtype)
         # D^1/2, the last step of the diffusion, fused into the assembly
-        scale_out = self.operator_._arrays(dtype)[4]
+        scale_out = self.operator_._arrays(dtype).sqrt_degree
         per_tree = dtype.type(tree_scale / n_trees) if n_trees else dtype.type(0)
         batch = self.operator_.batch_size(n_times, dtype, self.max_memory)
         starts = range(0, n_signals, batch)
@@ -300,10 +299,9 @@ class _BaseDiffusionEMD(TransformerMixin, BaseEstimator):
             with _numba_threads(self.n_jobs):
                 assemble_blocks(diffused, weights, scale_out, dtype.type(last), penalty, out, start)
                 if n_trees:
-                    n_chunks = max(1, min(numba.get_num_threads(), block.shape[1] // 32))
                     tree_blocks(
                         self._tree_orders, self._tree_parents, block, per_tree, out, start,
-                        n_times * n_nodes, n_chunks,
+                        n_times * n_nodes, _parallel_chunks(block.shape[1]),
                     )
         return out
 
@@ -345,12 +343,6 @@ def _mean_displacement(operator, adjacency, times, rng, n_jobs=None, n_sources=3
 def _is_graph_factory(graph):
     """A function of the number of nodes: no graph type is callable."""
     return callable(graph)
-
-
-def sp_issparse(X):
-    import scipy.sparse as sp
-
-    return sp.issparse(X)
 
 
 class DiffusionEMD(_BaseDiffusionEMD):
