@@ -27,6 +27,10 @@ _LAZY = {
     "DiffusionEMD": "graphsig.emd",
     "UnbalancedDiffusionEMD": "graphsig.emd",
     "exact_emd": "graphsig.emd",
+    # neighbours and kernels over embeddings
+    "EMDNeighbors": "graphsig.neighbors",
+    "l1_kneighbors": "graphsig.neighbors",
+    "knn_affinity": "graphsig.neighbors",
     # models (see graphsig.models)
     "CoRelNetClassifier": "graphsig.models",
     "CompositionalAttentionClassifier": "graphsig.models",
@@ -37,6 +41,8 @@ _LAZY = {
     "GradientFlowClassifier": "graphsig.models",
 }
 
-_SUBMODULES = {"graphs", "diffusion", "emd", "neighbors", "datasets", "models", "dynamics"}
+_SUBMODULES = {
+    "graphs", "diffusion", "emd", "neighbors", "datasets", "models", "dynamics", "io", "parallel",
+}
 
 __getattr__, __dir__, __all__ = attach(__name__, _LAZY, _SUBMODULES)

@@ -42,6 +42,10 @@ _N_NEAREST = 5
 _K_PRECISION = 10
 
 _GRAPH_SUFFIXES = (".npz", ".mtx", ".mtx.gz", ".npy", ".h5ad")
+# .npy and .npz signals are streamed in batches (graphsig.io); the estimator
+# is fitted on all of them if they take at most this much memory as float64,
+# else on a seeded random sample of as many rows
+_FIT_MAX_BYTES = 256 * 2**20
 
 
 class UsageError(Exception):
@@ -131,7 +135,9 @@ def _build_parser():
             "(scipy.sparse.save_npz, or numpy.savez of a dense array), .mtx (Matrix Market) "
             "or .npy; or .h5ad (uns/neighbors/connectivities). SIGNALS: .npz, .mtx or .npy "
             "with one signal per row; or .h5ad, whose genes (columns of raw.X, else X) are "
-            "the signals on its cells."
+            "the signals on its cells. .npy and .npz signals are read and embedded in "
+            "batches; if they would take more than 256 MiB as float64, the embedding's hop "
+            "scale is fitted on a seeded random sample of that size."
         ),
     )
     embed.add_argument("graph", metavar="GRAPH", help="adjacency matrix file")
@@ -367,11 +373,18 @@ def _run_embed(args):
             "--signals-by-nodes does not apply to .h5ad signals: their cells are the nodes "
             "and their genes the signals"
         )
-    X = read_signals(args.signals, by_nodes=args.signals_by_nodes)
     dtype = np.float32 if args.float32 else np.float64
-    X = X.astype(dtype, copy=False)
+    reader = _open_streamed(args.signals, args.signals_by_nodes)
+    if reader is None:
+        X = read_signals(args.signals, by_nodes=args.signals_by_nodes).astype(dtype, copy=False)
+        shape = X.shape
+    else:
+        shape = reader.shape
+        rows = _fit_sample(shape[0], max(2, _FIT_MAX_BYTES // (8 * max(1, shape[1]))))
+        X = reader.read(0, shape[0]) if len(rows) == shape[0] else reader.take(rows)
+        X = X.astype(dtype, copy=False)
     n_nodes = graph.shape[0] if graph.ndim == 2 else None
-    if n_nodes is not None and X.shape[1] != n_nodes and X.shape[0] == n_nodes:
+    if n_nodes is not None and shape[1] != n_nodes and shape[0] == n_nodes:
         hint = (" (its columns look like the signals: add --signals-by-nodes)"
                 if not args.signals_by_nodes else " (drop --signals-by-nodes?)")
     else:
@@ -381,21 +394,33 @@ def _run_embed(args):
     start = time.perf_counter()
     try:
         est.fit(X)
-        emb = _transform(est, X, progress=not args.quiet, unit="signal")
+        if reader is None:
+            emb = _transform(est, X, progress=not args.quiet, unit="signal")
+        else:
+            from .io import transform_file
+
+            emb = transform_file(est, reader, dtype=dtype, progress=not args.quiet,
+                                 output=output if output.suffix == ".npy" else None)
     except (ValueError, TypeError) as exc:
         raise UsageError(f"{exc}{hint}") from None
+    except OSError as exc:
+        raise UsageError(f"cannot write {str(output)!r}: {exc.strerror or exc}") from None
+    finally:
+        if reader is not None:
+            reader.close()
     seconds = time.perf_counter() - start
 
     try:
         if output.suffix == ".npy":
-            np.save(output, emb)
+            if reader is None:
+                np.save(output, emb)
         else:
             np.savez(output, embedding=emb, times=est.times_, hop_scale=np.float64(est.hop_scale_))
     except OSError as exc:
         raise UsageError(f"cannot write {str(output)!r}: {exc.strerror or exc}") from None
     if not args.quiet:
         print(
-            f"embedded {X.shape[0]} signals on {est.n_features_in_} nodes, {_form(est)}: "
+            f"embedded {shape[0]} signals on {est.n_features_in_} nodes, {_form(est)}: "
             f"diffusion times 0..{est.times_[-1]} (max_scale {est.max_scale_}), "
             f"hop_scale {est.hop_scale_:.4g}, {seconds:.2f} s"
         )
@@ -412,6 +437,30 @@ def _suffix(path):
     if name.endswith(".mtx.gz"):
         return ".mtx.gz"
     return Path(name).suffix
+
+
+def _open_streamed(path, by_nodes):
+    """A batch reader of the signals file, or None to read it whole.
+
+    .npy and .npz files of 2-D signals (one per row) are streamed; other
+    files, and files the reader cannot open (whose problem the whole-file
+    reader then reports), are read whole.
+    """
+    if by_nodes or _check_file(path, "signals") not in (".npy", ".npz"):
+        return None
+    from .io import open_signals
+
+    try:
+        return open_signals(path)
+    except (ValueError, TypeError, KeyError, OSError):
+        return None
+
+
+def _fit_sample(n_signals, max_rows):
+    """Rows to fit on: all, or a seeded random sample of ``max_rows`` (sorted)."""
+    if n_signals <= max_rows:
+        return np.arange(n_signals)
+    return np.sort(np.random.default_rng(0).choice(n_signals, max_rows, replace=False))
 
 
 def _check_file(path, what):

@@ -9,6 +9,8 @@ from .._lazy import attach
 _LAZY = {
     # bundled real data
     "load_pbmc68k": "graphsig.datasets._pbmc",
+    # synthetic signals on graphs
+    "make_clustered_signals": "graphsig.datasets._signals",
     # task generators for the learning-dynamics models
     "make_shifted_moons": "graphsig.datasets._dynamics_tasks",
     "make_colored_digits": "graphsig.datasets._dynamics_tasks",

@@ -159,3 +159,98 @@ def tree_blocks(orders, parents, block, scale, embedding, offset, column, n_chun
                 for v in range(n_nodes):
                     embedding[row, base + v] = scale * mass[v, b]
                 embedding[row, base + root] = 0.0
+
+
+@njit(parallel=True, cache=True, nogil=True)
+def subtree_masses(order, parent, block, out, n_chunks):
+    """Mass of each signal below every node of a rooted tree.
+
+    ``order`` lists the tree's nodes from the root outwards and ``parent``
+    gives each node's parent (-1 at the root); ``block`` holds signals as
+    columns (node-major). Writes ``out[v, b]``, the mass of signal ``b`` in
+    the subtree of ``v``.
+    """
+    n_nodes = order.size
+    n_signals = block.shape[1]
+    for chunk in prange(n_chunks):
+        b0 = chunk * n_signals // n_chunks
+        b1 = (chunk + 1) * n_signals // n_chunks
+        for v in range(n_nodes):
+            for b in range(b0, b1):
+                out[v, b] = block[v, b]
+        for pos in range(n_nodes - 1, 0, -1):
+            v = order[pos]
+            p = parent[v]
+            for b in range(b0, b1):
+                out[p, b] += out[v, b]
+
+
+@njit(cache=True, nogil=True)
+def ball_nodes(indptr, indices, sources, depth, seen):
+    """Nodes within ``depth`` hops of any source, in increasing order.
+
+    ``seen`` is a boolean scratch array of the graph's size, all False on
+    entry and on return.
+    """
+    queue = np.empty(indptr.size - 1, dtype=np.int64)
+    dist = np.empty(indptr.size - 1, dtype=np.int64)
+    tail = 0
+    for s in sources:
+        if not seen[s]:
+            seen[s] = True
+            queue[tail] = s
+            dist[tail] = 0
+            tail += 1
+    head = 0
+    while head < tail:
+        v = queue[head]
+        d = dist[head]
+        head += 1
+        if d == depth:
+            continue
+        for p in range(indptr[v], indptr[v + 1]):
+            u = indices[p]
+            if not seen[u]:
+                seen[u] = True
+                queue[tail] = u
+                dist[tail] = d + 1
+                tail += 1
+    nodes = np.sort(queue[:tail])
+    for v in nodes:
+        seen[v] = False
+    return nodes
+
+
+@njit(cache=True, nogil=True)
+def sparse_subtree_masses(indptr, indices, data, scale, parent, column_of, mass, touched):
+    """Subtree masses of sparse signals on a rooted tree, as COO triplets.
+
+    Signal ``b`` has masses ``data[indptr[b]:indptr[b+1]]`` at nodes
+    ``indices[...]``; each mass is added to every node on the way to the
+    root (the root excluded). Nodes with ``column_of[v] >= 0`` are output as
+    ``(b, column_of[v], scale * mass)``. ``mass`` (float64, graph-sized,
+    zero) and ``touched`` (int64, graph-sized) are scratch arrays.
+    """
+    n_signals = indptr.size - 1
+    rows = []
+    cols = []
+    vals = []
+    for b in range(n_signals):
+        n_touched = 0
+        for p in range(indptr[b], indptr[b + 1]):
+            m = data[p]
+            u = indices[p]
+            while parent[u] >= 0:
+                if mass[u] == 0.0:
+                    touched[n_touched] = u
+                    n_touched += 1
+                mass[u] += m
+                u = parent[u]
+        for i in range(n_touched):
+            u = touched[i]
+            if column_of[u] >= 0 and mass[u] != 0.0:
+                rows.append(b)
+                cols.append(column_of[u])
+                vals.append(scale * mass[u])
+            mass[u] = 0.0
+    return np.array(rows, dtype=np.int64), np.array(cols, dtype=np.int64), np.array(vals)

@@ -27,6 +27,9 @@ _OPERATORS = OrderedDict()
 _OPERATORS_LOCK = threading.Lock()
 _OPERATORS_MAX = 4
 
+# fewest cells a compressed block is summed over
+_MIN_CELLS = 32
+
 
 def _operator_for(adjacency, anisotropy, weighted):
     digest = hashlib.blake2b(digest_size=16)
@@ -58,6 +61,7 @@ class _BaseDiffusionEMD(TransformerMixin, BaseEstimator):
         "weighted": ["boolean"],
         "tol": [Interval(numbers.Real, 0, 1, closed="neither")],
         "n_calibration_signals": [Interval(numbers.Integral, 0, None, closed="left")],
+        "compression": [Interval(numbers.Real, 0, None, closed="left")],
         "max_memory": [None, Interval(numbers.Integral, 1, None, closed="left")],
         "n_jobs": [None, numbers.Integral],
         "progress": ["boolean"],
@@ -150,13 +154,13 @@ class _BaseDiffusionEMD(TransformerMixin, BaseEstimator):
             self.max_scale_ = int(np.ceil(np.log2(2.0 * diameter**2)))
         else:
             self.max_scale_ = int(self.max_scale)
-        self._set_times(dyadic_times(self.max_scale_))
         self._build_trees(adjacency)
+        self._build_pyramid(adjacency)
+        self._set_times(dyadic_times(self.max_scale_))
         self.hop_scale_, self.tree_scale_ = self._calibrate(adjacency, X)
         self._set_times(self._truncate_times(adjacency, self.times_))
         self.max_scale_ = int(np.log2(self.times_[-1]))
         self.last_weight_ = self._block_weights(self.hop_scale_, self._balanced)[1]
-        self.n_features_out_ = (len(self.times_) + self._n_trees()) * self._n_nodes
         return self
 
     def _n_trees(self):
@@ -182,12 +186,86 @@ class _BaseDiffusionEMD(TransformerMixin, BaseEstimator):
             self._tree_orders[t] = order
             self._tree_parents[t] = parent
 
+    def _build_pyramid(self, adjacency):
+        """Nested partitions of the graph (compressed embeddings only)."""
+        self.pyramid_ = None
+        if self.compression > 0:
+            from ..graphs import partition_pyramid
+
+            self.pyramid_ = partition_pyramid(adjacency, random_state=self.random_state)
+
     def _set_times(self, times):
         self.times_ = np.asarray(times, dtype=np.int64)
         self._coef = lazy_walk_chebyshev(self.times_, self.tol)
         self.scale_weights_ = np.array(
             [max(float(t), 0.5) ** self.alpha for t in self.times_[:-1]]
         )
+        self._set_layout()
+
+    def _set_layout(self):
+        """Where each block's coordinates go in the (compressed) embedding.
+
+        Without compression every block has one coordinate per node. With
+        it, the block of the difference ``mu_{t_k} - mu_{t_{k+1}}`` (or the
+        coarsest diffusion ``mu_T``) is summed over the cells of the coarsest
+        level of :attr:`pyramid_` whose mean cell radius is at most
+        ``compression`` times the block's diffusion length ``sqrt(t / 2)``
+        hops (``t = t_{k+1}``, or ``T``): smooth blocks need few
+        coordinates. Tree coordinates of leaves are the signal's mass at the
+        leaf in every tree, so they are merged into one coordinate per node,
+        which changes no distance.
+        """
+        n = self._n_nodes
+        n_times = len(self.times_)
+        n_trees = self._n_trees()
+        self._aggregations = {}
+        if self.pyramid_ is None:
+            self.block_levels_ = np.zeros(n_times, dtype=np.int64)
+            self._block_widths = np.full(n_times, n, dtype=np.int64)
+            self._tree_columns = None
+            self._n_diffusion_columns = n_times * n
+            self.n_features_out_ = (n_times + n_trees) * n
+            return
+        radii = np.maximum.accumulate(self.pyramid_.radii)
+        # never fewer than _MIN_CELLS cells: difference blocks sum to zero
+        # and vanish on a single cell
+        big = np.flatnonzero(self.pyramid_.n_cells >= _MIN_CELLS)
+        usable = int(big.max()) if big.size else 0
+        lengths = np.sqrt(np.append(self.times_[1:], self.times_[-1]) / 2.0)
+        bounds = self.compression * np.minimum(lengths, 1.0)
+        levels = np.array(
+            [min(np.flatnonzero(radii <= bound).max(), usable) for bound in bounds],
+            dtype=np.int64,
+        )
+        self.block_levels_ = levels
+        self._block_widths = self.pyramid_.n_cells[levels]
+        self._n_diffusion_columns = int(self._block_widths.sum())
+        if n_trees:
+            roots = self._tree_orders[:, 0]
+            internal = np.zeros((n_trees, n), dtype=bool)
+            for t in range(n_trees):
+                parent = self._tree_parents[t]
+                internal[t, parent[parent >= 0]] = True
+                internal[t, roots[t]] = False  # the root has no coordinate
+            # leaves: coordinates that are not internal and not the root
+            leaf_counts = n_trees - internal.sum(axis=0)
+            np.subtract.at(leaf_counts, roots, 1)
+            self._leaf_nodes = np.flatnonzero(leaf_counts > 0)
+            self._leaf_counts = leaf_counts[self._leaf_nodes].astype(np.float64)
+            self._tree_columns = [np.flatnonzero(internal[t]) for t in range(n_trees)]
+            tree_width = self._leaf_nodes.size + sum(c.size for c in self._tree_columns)
+        else:
+            self._tree_columns = []
+            tree_width = 0
+        self.n_features_out_ = self._n_diffusion_columns + int(tree_width)
+
+    def _aggregation(self, level, dtype):
+        key = (int(level), np.dtype(dtype))
+        agg = self._aggregations.get(key)
+        if agg is None:
+            agg = self.pyramid_.aggregation(level, dtype=dtype)
+            self._aggregations[key] = agg
+        return agg
 
     def _truncate_times(self, adjacency, times):
         """Diffusion times of the embedding (all of them in the balanced form)."""
@@ -223,7 +301,7 @@ class _BaseDiffusionEMD(TransformerMixin, BaseEstimator):
         emb = self._embed(
             X[rows], balanced=True, diffusion_scale=1.0, tree_scale=1.0, calibrating=True
         ).astype(np.float64)
-        split = len(self.times_) * self._n_nodes
+        split = self._n_diffusion_columns
         scales = []
         for part in (emb[:, :split], emb[:, split:]):
             if part.shape[1] == 0:
@@ -268,6 +346,11 @@ class _BaseDiffusionEMD(TransformerMixin, BaseEstimator):
         return (1.0 - weight) * self.hop_scale_, weight * self.tree_scale_
 
     def _embed(self, X, *, balanced, diffusion_scale, tree_scale, calibrating=False):
+        if self.pyramid_ is not None:
+            return self._embed_compressed(
+                X, balanced=balanced, diffusion_scale=diffusion_scale, tree_scale=tree_scale,
+                calibrating=calibrating,
+            )
         from ..diffusion._kernels import assemble_blocks, tree_blocks
 
         dtype = X.dtype
@@ -305,6 +388,268 @@ class _BaseDiffusionEMD(TransformerMixin, BaseEstimator):
                     )
         return out
 
+    def _embed_compressed(self, X, *, balanced, diffusion_scale, tree_scale, calibrating):
+        """The compressed embedding (see :meth:`_set_layout`).
+
+        A CSR matrix for sparse input (fine blocks of sparse signals stay
+        sparse), else a dense array; dense when calibrating.
+        """
+        from ..diffusion._kernels import subtree_masses
+
+        if sp.issparse(X) and not calibrating:
+            return self._embed_local(
+                X, balanced=balanced, diffusion_scale=diffusion_scale, tree_scale=tree_scale
+            )
+        dtype = X.dtype
+        n_signals, n_nodes = X.shape
+        n_times = len(self.times_)
+        n_trees = self._n_trees()
+        sparse_out = sp.issparse(X) and not calibrating
+        weights, last = self._block_weights(diffusion_scale, balanced)
+        sqrt_degree = self.operator_._arrays(dtype).sqrt_degree
+        per_tree = tree_scale / n_trees if n_trees else 0.0
+        leaf_scale = (per_tree * self._leaf_counts).astype(dtype)[:, None] if n_trees else None
+        batch = self.operator_.batch_size(n_times + 1, dtype, self.max_memory)
+        out = None if sparse_out else np.empty((n_signals, self.n_features_out_), dtype=dtype)
+        pieces = []
+        starts = range(0, n_signals, batch)
+        if self.progress and not calibrating and len(starts) > 1:
+            from tqdm.auto import tqdm
+
+            starts = tqdm(starts, desc="diffusing", unit="batch")
+        chunks = _parallel_chunks(min(batch, n_signals))
+        for start in starts:
+            stop = min(start + batch, n_signals)
+            block = dense_rows(X, start, stop, dtype)
+            if balanced:
+                block /= block.sum(axis=1, keepdims=True)
+            block = np.ascontiguousarray(block.T)
+            diffused = self.operator_.diffuse_block(
+                block, self._coef, n_jobs=self.n_jobs, rescale=True
+            )
+            columns = []  # (node-major values, aggregation level)
+            fine = np.zeros(stop - start, dtype=np.float64)
+            for k in range(n_times - 1):
+                values = diffused[k + 1] - diffused[k]
+                values *= dtype.type(weights[k])
+                if not balanced:
+                    fine += np.abs(values).sum(axis=0, dtype=np.float64)
+                columns.append((values, self.block_levels_[k]))
+            coarsest = diffused[n_times - 1]
+            if balanced:
+                coarsest *= dtype.type(last)
+            else:
+                mass = coarsest.sum(axis=0, dtype=np.float64)
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    wl = np.where(mass > 0, last - fine / np.where(mass > 0, mass, 1.0), last)
+                coarsest *= np.maximum(wl, 0.0).astype(dtype)[None, :]
+            columns.append((coarsest, self.block_levels_[n_times - 1]))
+            del diffused
+            parts = []
+            for values, level in columns:
+                if level > 0:
+                    values = self._aggregation(level, dtype) @ values
+                parts.append(values)
+            if n_trees:
+                parts.append(block[self._leaf_nodes] * leaf_scale)
+                masses = np.empty_like(block)
+                with _numba_threads(self.n_jobs):
+                    for t in range(n_trees):
+                        subtree_masses(
+                            self._tree_orders[t], self._tree_parents[t], block, masses, chunks
+                        )
+                        parts.append(masses[self._tree_columns[t]] * dtype.type(per_tree))
+            if sparse_out:
+                pieces.append(sp.hstack([sp.csr_matrix(p.T) for p in parts], format="csr"))
+            else:
+                column = 0
+                for p in parts:
+                    out[start:stop, column : column + p.shape[0]] = p.T
+                    column += p.shape[0]
+        if sparse_out:
+            if not pieces:
+                return sp.csr_matrix((0, self.n_features_out_), dtype=dtype)
+            return sp.vstack(pieces, format="csr")
+        return out
+
+    def _compressed_feature_names(self):
+        return _compressed_names(self)
+
+    def _locality_order(self, X):
+        """Signals sorted so that neighbours on the graph are close in the order.
+
+        Each signal is placed by its heaviest node, sorted by that node's
+        cell from the coarsest usable level of :attr:`pyramid_` down to the
+        finest: batches of consecutive signals then cover a small part of a
+        large graph.
+        """
+        n_signals = X.shape[0]
+        anchor = np.zeros(n_signals, dtype=np.int64)
+        lengths = np.diff(X.indptr)
+        has = np.flatnonzero(lengths > 0)
+        if has.size:
+            # position of each row's largest entry
+            order = np.lexsort((-X.data, np.repeat(np.arange(n_signals), lengths)))
+            firsts = X.indptr[has]
+            anchor[has] = X.indices[order[firsts]]
+        keys = [labels[anchor] for labels in self.pyramid_.labels[1:]]
+        if not keys:
+            return np.argsort(anchor, kind="stable")
+        return np.lexsort(keys)
+
+    def _embed_local(self, X, *, balanced, diffusion_scale, tree_scale):
+        """Compressed embedding of sparse signals, diffused on their neighbourhoods.
+
+        A Chebyshev expansion of degree ``m`` moves mass at most ``m`` hops,
+        so a batch of signals is diffused exactly on the nodes within ``m``
+        hops of their supports (the whole graph when that is most of it).
+        Signals are batched in :meth:`_locality_order`. Returns CSR.
+        """
+        from ..diffusion._kernels import ball_nodes, chebyshev_diffuse, sparse_subtree_masses
+
+        dtype = X.dtype
+        n_signals, n_nodes = X.shape
+        n_times = len(self.times_)
+        n_trees = self._n_trees()
+        weights, last = self._block_weights(diffusion_scale, balanced)
+        op = self.operator_
+        full = op._arrays(dtype)
+        coef = self._coef.astype(dtype)
+        degree = coef.shape[0] - 1
+        per_tree = tree_scale / n_trees if n_trees else 0.0
+        offsets = np.concatenate([[0], np.cumsum(self._block_widths)]).astype(np.int64)
+        if n_trees:
+            tree_offsets = np.cumsum(
+                [self._n_diffusion_columns + self._leaf_nodes.size]
+                + [c.size for c in self._tree_columns]
+            ).astype(np.int64)
+            column_of = np.full((n_trees, n_nodes), -1, dtype=np.int64)
+            for t in range(n_trees):
+                column_of[t, self._tree_columns[t]] = tree_offsets[t] + np.arange(
+                    self._tree_columns[t].size
+                )
+            leaf_column = np.full(n_nodes, -1, dtype=np.int64)
+            leaf_column[self._leaf_nodes] = self._n_diffusion_columns + np.arange(
+                self._leaf_nodes.size
+            )
+            leaf_scale = np.zeros(n_nodes)
+            leaf_scale[self._leaf_nodes] = per_tree * self._leaf_counts
+            scratch_mass = np.zeros(n_nodes)
+            scratch_touched = np.empty(n_nodes, dtype=np.int64)
+        seen = np.zeros(n_nodes, dtype=bool)
+        order = self._locality_order(X)
+        X = X[order]
+        X.sort_indices()
+        if balanced:
+            mass = np.asarray(X.sum(axis=1), dtype=np.float64).ravel()
+            X = sp.csr_matrix(sp.diags(1.0 / mass) @ X, dtype=dtype)
+        batch = min(op.batch_size(n_times + 1, dtype, self.max_memory), 256)
+        starts = range(0, n_signals, batch)
+        if self.progress and len(starts) > 1:
+            from tqdm.auto import tqdm
+
+            starts = tqdm(starts, desc="diffusing", unit="batch")
+        chunks = _parallel_chunks(min(batch, n_signals))
+        rows_all, cols_all, vals_all = [], [], []
+        for start in starts:
+            stop = min(start + batch, n_signals)
+            sub = X[start:stop]
+            width = stop - start
+            support = np.unique(sub.indices).astype(np.int64)
+            active = ball_nodes(full.indptr, full.indices, support, degree, seen)
+            if active.size > n_nodes // 2:
+                active = np.arange(n_nodes, dtype=np.int64)
+                arrays = full
+                local = None
+            else:
+                sym = op.symmetric[active][:, active]
+                sym.sort_indices()
+                data = sym.data.astype(dtype)
+                arrays = type(full)(
+                    indptr=sym.indptr.astype(np.int64),
+                    indices=sym.indices.astype(np.int64),
+                    data=data,
+                    data2=data + data,
+                    inv_sqrt_degree=full.inv_sqrt_degree[active],
+                    sqrt_degree=full.sqrt_degree[active],
+                )
+                local = np.full(n_nodes, -1, dtype=np.int64)
+                local[active] = np.arange(active.size)
+            n_active = active.size
+            block = np.zeros((n_active, width), dtype=dtype)
+            node = sub.indices if local is None else local[sub.indices]
+            block[node, np.repeat(np.arange(width), np.diff(sub.indptr))] = sub.data
+            scaled = np.ascontiguousarray(block * arrays.inv_sqrt_degree[:, None])
+            diffused = np.empty((n_times, n_active, width), dtype=dtype)
+            work = np.empty((3, n_active, width), dtype=dtype)
+            with _numba_threads(self.n_jobs):
+                chebyshev_diffuse(
+                    arrays.indptr, arrays.indices, arrays.data, arrays.data2, scaled, coef,
+                    diffused, work, chunks,
+                )
+            del work, scaled
+            diffused *= arrays.sqrt_degree[None, :, None]
+            fine = np.zeros(width, dtype=np.float64)
+            for k in range(n_times):
+                if k < n_times - 1:
+                    values = diffused[k + 1] - diffused[k]
+                    values *= dtype.type(weights[k])
+                    if not balanced:
+                        fine += np.abs(values).sum(axis=0, dtype=np.float64)
+                else:
+                    values = diffused[n_times - 1]
+                    if balanced:
+                        values *= dtype.type(last)
+                    else:
+                        total = values.sum(axis=0, dtype=np.float64)
+                        safe = np.where(total > 0, total, 1.0)
+                        wl = np.where(total > 0, last - fine / safe, last)
+                        values *= np.maximum(wl, 0.0).astype(dtype)[None, :]
+                level = self.block_levels_[k]
+                if level > 0:
+                    cells, where = np.unique(
+                        self.pyramid_.labels[level][active], return_inverse=True
+                    )
+                    agg = sp.csr_matrix(
+                        (np.ones(n_active, dtype=dtype), (where, np.arange(n_active))),
+                        shape=(cells.size, n_active),
+                    )
+                    values = agg @ values
+                else:
+                    cells = active
+                r, c = np.nonzero(values)
+                rows_all.append(start + c.astype(np.int64))
+                cols_all.append(offsets[k] + cells[r])
+                vals_all.append(values[r, c])
+            del diffused
+            if n_trees:
+                leaves = leaf_column[sub.indices] >= 0
+                rows_all.append(start + np.repeat(np.arange(width), np.diff(sub.indptr))[leaves])
+                cols_all.append(leaf_column[sub.indices][leaves])
+                vals_all.append((sub.data[leaves] * leaf_scale[sub.indices][leaves]).astype(dtype))
+                for t in range(n_trees):
+                    r, c, v = sparse_subtree_masses(
+                        sub.indptr.astype(np.int64), sub.indices.astype(np.int64),
+                        sub.data.astype(np.float64), per_tree, self._tree_parents[t],
+                        column_of[t], scratch_mass, scratch_touched,
+                    )
+                    rows_all.append(start + r)
+                    cols_all.append(c)
+                    vals_all.append(v.astype(dtype))
+        if rows_all:
+            rows = np.concatenate(rows_all)
+            cols = np.concatenate(cols_all)
+            vals = np.concatenate(vals_all)
+        else:
+            rows = cols = np.zeros(0, dtype=np.int64)
+            vals = np.zeros(0, dtype=dtype)
+        # back to the caller's order: row i of the sorted signals is signal order[i]
+        out = sp.csr_matrix(
+            (vals, (order[rows], cols)), shape=(n_signals, self.n_features_out_), dtype=dtype
+        )
+        out.sort_indices()
+        return out
+
     def _block_weights(self, scale, balanced):
         """Weights of the difference blocks and of the coarsest block."""
         if balanced:
@@ -316,6 +661,8 @@ class _BaseDiffusionEMD(TransformerMixin, BaseEstimator):
     def get_feature_names_out(self, input_features=None):
         """Names ``t{t0}_{t1}_node{i}`` (difference blocks), ``t{T}_node{i}``, ``tree{k}_node{i}``."""
         check_is_fitted(self, "times_")
+        if self.pyramid_ is not None:
+            return self._compressed_feature_names()
         names = []
         for k in range(len(self.times_) - 1):
             t0, t1 = self.times_[k], self.times_[k + 1]
@@ -324,6 +671,23 @@ class _BaseDiffusionEMD(TransformerMixin, BaseEstimator):
         for t in range(self._n_trees()):
             names += [f"tree{t}_node{i}" for i in range(self._n_nodes)]
         return np.asarray(names, dtype=object)
+
+
+def _compressed_names(est):
+    names = []
+    n_times = len(est.times_)
+    for k in range(n_times):
+        level = int(est.block_levels_[k])
+        stem = (
+            f"t{est.times_[k]}_{est.times_[k + 1]}" if k < n_times - 1 else f"t{est.times_[-1]}"
+        )
+        where = "node" if level == 0 else f"level{level}_cell"
+        names += [f"{stem}_{where}{c}" for c in range(int(est._block_widths[k]))]
+    if est._n_trees():
+        names += [f"leaves_node{v}" for v in est._leaf_nodes]
+        for t, columns in enumerate(est._tree_columns):
+            names += [f"tree{t}_node{v}" for v in columns]
+    return np.asarray(names, dtype=object)
 
 
 def _mean_displacement(operator, adjacency, times, rng, n_jobs=None, n_sources=32):
@@ -411,8 +775,20 @@ class DiffusionEMD(_BaseDiffusionEMD):
         between the halves (64 pairs by default) sets ``hop_scale_``; 0 leaves
         ``hop_scale_ = 1``. Only the unit of the distances depends on it, not
         their ranking.
-    max_memory : int, optional
-        Bytes of work memory per batch of signals (default 512 MiB).
+    compression : float >= 0, default=0.0
+        Trade-off between the embedding's size and its accuracy. 0 keeps one
+        coordinate per node in every block. With ``compression > 0`` the
+        graph is cut into nested cells (:func:`graphsig.graphs.partition_pyramid`)
+        and each diffusion block is summed over the coarsest cells whose mean
+        radius is at most ``compression * min(sqrt(t / 2), 1)`` hops (``t``
+        the block's diffusion time; never fewer than 32 cells); the trees'
+        leaf coordinates, equal in every tree, are merged, which changes no
+        distance. Sparse input is then embedded into a sparse (CSR) matrix,
+        each batch diffused only on the nodes its signals can reach, so that
+        the cost follows the signals' supports rather than the graph's size.
+        Measured on the bundled PBMC data, ``compression=1`` keeps 32 % of
+        the coordinates and loses 0.018 of P@10 against exact EMD
+        (``benchmarks/compression.py``).
     n_jobs : int, optional
         numba threads for the diffusion (default: numba's setting).
     progress : bool, default=False
@@ -434,6 +810,11 @@ class DiffusionEMD(_BaseDiffusionEMD):
         Factor turning the trees' average L1 distance into hops.
     tree_roots_ : ndarray of int
         Roots of the trees.
+    pyramid_ : PartitionPyramid or None
+        The nested cells (``compression > 0``), else None.
+    block_levels_ : ndarray of int
+        Level of :attr:`pyramid_` each diffusion block is summed over
+        (all 0 without compression).
     last_weight_ : float
         Weight of the coarsest block, :math:`\gamma 2^{K\alpha}`.
     n_features_in_ : int
@@ -491,6 +872,7 @@ class DiffusionEMD(_BaseDiffusionEMD):
         weighted=False,
         tol=1e-7,
         n_calibration_signals=16,
+        compression=0.0,
         max_memory=None,
         n_jobs=None,
         progress=False,
@@ -505,6 +887,7 @@ class DiffusionEMD(_BaseDiffusionEMD):
         self.weighted = weighted
         self.tol = tol
         self.n_calibration_signals = n_calibration_signals
+        self.compression = compression
         self.max_memory = max_memory
         self.n_jobs = n_jobs
         self.progress = progress
@@ -547,7 +930,7 @@ class UnbalancedDiffusionEMD(_BaseDiffusionEMD):
         As for :class:`DiffusionEMD`; may be disconnected.
     mass_penalty : float > 0, default=5.0
         Cost :math:`c` of creating or destroying one unit of mass, in hops.
-    max_scale, alpha, anisotropy, weighted, tol, n_calibration_signals, max_memory, n_jobs, progress, random_state
+    max_scale, alpha, anisotropy, weighted, tol, n_calibration_signals, compression, max_memory, n_jobs, progress, random_state
         As for :class:`DiffusionEMD`.
 
     Attributes
@@ -591,6 +974,7 @@ class UnbalancedDiffusionEMD(_BaseDiffusionEMD):
         weighted=False,
         tol=1e-7,
         n_calibration_signals=16,
+        compression=0.0,
         max_memory=None,
         n_jobs=None,
         progress=False,
@@ -604,6 +988,7 @@ class UnbalancedDiffusionEMD(_BaseDiffusionEMD):
         self.weighted = weighted
         self.tol = tol
         self.n_calibration_signals = n_calibration_signals
+        self.compression = compression
         self.max_memory = max_memory
         self.n_jobs = n_jobs
         self.progress = progress

@@ -12,6 +12,7 @@ pygsp and scikit-learn are used only when needed.
 from ._adjacency import as_adjacency, check_connected, connected_components, largest_component
 from ._generators import cycle_graph, grid_graph, path_graph, random_tree
 from ._knn import knn_graph
+from ._partition import PartitionPyramid, partition_pyramid
 
 __all__ = [
     "as_adjacency",
@@ -21,6 +22,8 @@ __all__ = [
     "grid_graph",
     "knn_graph",
     "largest_component",
+    "partition_pyramid",
+    "PartitionPyramid",
     "path_graph",
     "random_tree",
 ]

@@ -1,0 +1,33 @@
+"""Signals on disk: read in batches of rows, embedded without loading them all.
+
+:func:`open_signals` opens a signal matrix (one signal per row) stored as a
+dense ``.npy`` (memory-mapped), a CSR matrix saved by
+:func:`scipy.sparse.save_npz`, a dense array in a ``.npz`` archive, an
+``.h5ad`` (or HDF5) file, or any array supporting row slices, and reads it
+batch by batch. :func:`transform_file` embeds such signals with a fitted
+:class:`~graphsig.DiffusionEMD` one batch at a time, with a progress bar.
+
+Examples
+--------
+>>> import numpy as np, scipy.sparse as sp, tempfile, os
+>>> from graphsig import DiffusionEMD
+>>> from graphsig.graphs import grid_graph
+>>> from graphsig.io import open_signals, transform_file
+>>> dense = np.random.default_rng(0).uniform(size=(30, 16))
+>>> dense[dense < 0.7] = 0.0
+>>> dense[:, 0] += 1.0                   # every signal has mass
+>>> X = sp.csr_matrix(dense)
+>>> path = os.path.join(tempfile.mkdtemp(), "signals.npz")
+>>> sp.save_npz(path, X)
+>>> est = DiffusionEMD(grid_graph(4, 4)).fit(X)
+>>> emb = transform_file(est, path, batch_size=8, progress=False)
+>>> emb.shape == (30, est.n_features_out_)
+True
+>>> bool((emb == est.transform(X)).all())
+True
+"""
+
+from ._readers import SignalReader, open_signals
+from ._stream import transform_file
+
+__all__ = ["SignalReader", "open_signals", "transform_file"]

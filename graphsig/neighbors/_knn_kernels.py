@@ -1,0 +1,225 @@
+"""numba kernels for exact L1 k-nearest-neighbour search over embeddings.
+
+Imported only when used; compiled lazily with an on-disk cache.
+
+Every kernel keeps, per query, the ``k`` best ``(distance, index)`` pairs in
+a sorted array. Data rows are scanned in increasing index order and a row
+enters only if its distance is strictly smaller than the current k-th, after
+any equal distances already kept, so ties go to the smaller index whatever
+the blocking or the number of threads.
+"""
+
+import numpy as np
+from numba import njit, prange
+
+# queries per parallel task; data rows per cache block (a block of 512 rows
+# of 256 float32 features is 512 KiB, well inside a 1-2 MiB L2 cache)
+QUERY_BLOCK = 64
+DATA_BLOCK = 512
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _insert(best_d, best_i, row, k, value, index):
+    """Insert ``(value, index)`` into the sorted row ``row`` of ``best_d``/``best_i``."""
+    p = k - 1
+    while p > 0 and best_d[row, p - 1] > value:
+        best_d[row, p] = best_d[row, p - 1]
+        best_i[row, p] = best_i[row, p - 1]
+        p -= 1
+    best_d[row, p] = value
+    best_i[row, p] = index
+
+
+@njit(parallel=True, cache=True, nogil=True, fastmath=True)
+def l1_topk_dense(Q, D, k, exclude_self, out_dist, out_idx):
+    """Exact ``k`` nearest rows of ``D`` (by L1) for each row of ``Q``.
+
+    ``Q`` and ``D`` are C-contiguous 2-D arrays of one dtype; the sums are
+    accumulated in that dtype. With ``exclude_self``, row ``i`` of ``D`` is
+    never a neighbour of query ``i``. Writes ``out_dist`` and ``out_idx`` of
+    shape ``(n_q, k)``; missing neighbours (fewer than ``k`` candidates) keep
+    distance inf and index -1.
+    """
+    n_q, n_f = Q.shape
+    n_d = D.shape[0]
+    zero = Q.dtype.type(0)
+    inf = Q.dtype.type(np.inf)
+    n_blocks = (n_q + QUERY_BLOCK - 1) // QUERY_BLOCK
+    for blk in prange(n_blocks):
+        q0 = blk * QUERY_BLOCK
+        q1 = min(q0 + QUERY_BLOCK, n_q)
+        nq = q1 - q0
+        best_d = np.full((nq, k), inf, dtype=Q.dtype)
+        best_i = np.full((nq, k), -1, dtype=np.int64)
+        buf = np.empty((4, DATA_BLOCK), dtype=Q.dtype)
+        for d0 in range(0, n_d, DATA_BLOCK):
+            d1 = min(d0 + DATA_BLOCK, n_d)
+            nd = d1 - d0
+            for t0 in range(0, nq, 4):
+                a0 = Q[q0 + t0]
+                a1 = Q[q0 + min(t0 + 1, nq - 1)]
+                a2 = Q[q0 + min(t0 + 2, nq - 1)]
+                a3 = Q[q0 + min(t0 + 3, nq - 1)]
+                for jj in range(nd):
+                    b = D[d0 + jj]
+                    s0 = zero
+                    s1 = zero
+                    s2 = zero
+                    s3 = zero
+                    for f in range(n_f):
+                        v = b[f]
+                        s0 += abs(a0[f] - v)
+                        s1 += abs(a1[f] - v)
+                        s2 += abs(a2[f] - v)
+                        s3 += abs(a3[f] - v)
+                    buf[0, jj] = s0
+                    buf[1, jj] = s1
+                    buf[2, jj] = s2
+                    buf[3, jj] = s3
+                for r in range(min(4, nq - t0)):
+                    row = t0 + r
+                    query = q0 + row
+                    worst = best_d[row, k - 1]
+                    for jj in range(nd):
+                        value = buf[r, jj]
+                        if value < worst:
+                            j = d0 + jj
+                            if exclude_self and j == query:
+                                continue
+                            _insert(best_d, best_i, row, k, value, j)
+                            worst = best_d[row, k - 1]
+        for row in range(nq):
+            for c in range(k):
+                out_dist[q0 + row, c] = best_d[row, c]
+                out_idx[q0 + row, c] = best_i[row, c]
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _insert_ordered(best_d, best_i, k, value, index):
+    """Insert ``(value, index)`` into row 0 sorted by (distance, index), if it ranks."""
+    last = best_d[0, k - 1]
+    if value > last or (value == last and index > best_i[0, k - 1]):
+        return
+    p = k - 1
+    while p > 0 and (best_d[0, p - 1] > value
+                     or (best_d[0, p - 1] == value and best_i[0, p - 1] > index)):
+        best_d[0, p] = best_d[0, p - 1]
+        best_i[0, p] = best_i[0, p - 1]
+        p -= 1
+    best_d[0, p] = value
+    best_i[0, p] = index
+
+
+@njit(parallel=True, cache=True, nogil=True)
+def l1_topk_sparse(q_ptr, q_ind, q_val, d_ptr, d_ind, d_val, col_ptr, col_row, col_val,
+                   d_norm, norm_order, k, exclude_self, out_dist, out_idx):
+    """Exact ``k`` nearest rows (by L1) between CSR matrices.
+
+    Uses ``|a - b|_1 = |a|_1 + |b|_1 - 2 sum_f [a_f b_f > 0] min(|a_f|, |b_f|)``:
+    the overlap sum runs over the nonzeros the query shares with each data
+    row, found through the data's column index (``col_ptr``, ``col_row``,
+    ``col_val``, a CSC copy of the data). Rows sharing no nonzero with the
+    query are at distance ``|a|_1 + |b|_1``, so only the first of them in
+    ``norm_order`` (data rows by increasing norm, ties by index) can rank.
+    The ``k`` kept distances are then recomputed exactly by merging the two
+    rows (float64 sums), and re-sorted by (distance, index). CSR rows must
+    have sorted indices.
+    """
+    n_q = q_ptr.shape[0] - 1
+    n_d = d_ptr.shape[0] - 1
+    n_blocks = (n_q + QUERY_BLOCK - 1) // QUERY_BLOCK
+    for blk in prange(n_blocks):
+        q0 = blk * QUERY_BLOCK
+        q1 = min(q0 + QUERY_BLOCK, n_q)
+        overlap = np.zeros(n_d, dtype=np.float64)
+        touched = np.empty(n_d, dtype=np.int64)
+        mark = np.zeros(n_d, dtype=np.bool_)
+        best_d = np.full((1, k), np.inf, dtype=np.float64)
+        best_i = np.full((1, k), -1, dtype=np.int64)
+        for query in range(q0, q1):
+            norm = 0.0
+            for p in range(q_ptr[query], q_ptr[query + 1]):
+                norm += abs(np.float64(q_val[p]))
+            n_touched = 0
+            for p in range(q_ptr[query], q_ptr[query + 1]):
+                a = np.float64(q_val[p])
+                f = q_ind[p]
+                for r in range(col_ptr[f], col_ptr[f + 1]):
+                    b = np.float64(col_val[r])
+                    j = col_row[r]
+                    if not mark[j]:
+                        mark[j] = True
+                        touched[n_touched] = j
+                        n_touched += 1
+                    if a * b > 0:
+                        overlap[j] += min(abs(a), abs(b))
+            for c in range(k):
+                best_d[0, c] = np.inf
+                best_i[0, c] = -1
+            for t in range(n_touched):
+                j = touched[t]
+                if exclude_self and j == query:
+                    continue
+                value = max(norm + d_norm[j] - 2.0 * overlap[j], 0.0)
+                _insert_ordered(best_d, best_i, k, value, j)
+            for t in range(n_d):
+                j = norm_order[t]
+                value = norm + d_norm[j]
+                if value > best_d[0, k - 1]:
+                    break
+                if mark[j] or (exclude_self and j == query):
+                    continue
+                _insert_ordered(best_d, best_i, k, value, j)
+            for t in range(n_touched):
+                j = touched[t]
+                overlap[j] = 0.0
+                mark[j] = False
+            # exact distances of the kept rows, by merging the sorted rows
+            for c in range(k):
+                j = best_i[0, c]
+                if j >= 0:
+                    best_d[0, c] = _merge_l1(q_ind, q_val, q_ptr[query], q_ptr[query + 1],
+                                             d_ind, d_val, d_ptr[j], d_ptr[j + 1])
+            # re-sort by (distance, index): insertion sort of k items
+            for c in range(1, k):
+                vd = best_d[0, c]
+                vi = best_i[0, c]
+                p = c
+                while p > 0 and (best_d[0, p - 1] > vd
+                                 or (best_d[0, p - 1] == vd and best_i[0, p - 1] > vi)):
+                    best_d[0, p] = best_d[0, p - 1]
+                    best_i[0, p] = best_i[0, p - 1]
+                    p -= 1
+                best_d[0, p] = vd
+                best_i[0, p] = vi
+            for c in range(k):
+                out_dist[query, c] = best_d[0, c]
+                out_idx[query, c] = best_i[0, c]
+
+
+@njit(cache=True, nogil=True)
+def _merge_l1(a_ind, a_val, a0, a1, b_ind, b_val, b0, b1):
+    """L1 distance between two sorted sparse rows (float64 sum)."""
+    s = 0.0
+    p = a0
+    r = b0
+    while p < a1 and r < b1:
+        fa = a_ind[p]
+        fb = b_ind[r]
+        if fa == fb:
+            s += abs(np.float64(a_val[p]) - np.float64(b_val[r]))
+            p += 1
+            r += 1
+        elif fa < fb:
+            s += abs(np.float64(a_val[p]))
+            p += 1
+        else:
+            s += abs(np.float64(b_val[r]))
+            r += 1
+    while p < a1:
+        s += abs(np.float64(a_val[p]))
+        p += 1
+    while r < b1:
+        s += abs(np.float64(b_val[r]))
+        r += 1
+    return s
