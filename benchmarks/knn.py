@@ -311,6 +311,13 @@ NOTES = """## Choices
   and compiles nothing beyond the exact kernels; pynndescent needs tens of
   seconds of numba compilation in every new process, and faiss HNSW takes
   dense float32 only.
+* The thresholded "sparse" embedding still keeps about a quarter of its
+  entries (diffusion spreads mass); at that density l1_kneighbors searches
+  CSR input by densified blocks (the overlap kernel pays off only for much
+  sparser rows), re-densifying data blocks per query block, hence slower than
+  one dense copy held in memory but bounded in memory.
+* The machine was shared: compare times within a run (the load averages are
+  above), not across runs.
 """
 
 

@@ -285,6 +285,8 @@ def _run_demo(args):
     )
 
     start = time.perf_counter()
+    if hasattr(emb, "toarray"):  # a sparse (CSR) embedding
+        emb = emb.toarray()
     dist = l1_distances(emb)
     pairs_seconds = time.perf_counter() - start
     n_pairs = n_genes * (n_genes - 1) // 2
@@ -413,7 +415,13 @@ def _run_embed(args):
     try:
         if output.suffix == ".npy":
             if reader is None:
-                np.save(output, emb)
+                np.save(output, emb.toarray() if hasattr(emb, "toarray") else emb)
+        elif hasattr(emb, "tocsr"):
+            # scipy.sparse.load_npz reads it; times and hop_scale ride along
+            emb = emb.tocsr()
+            np.savez(output, data=emb.data, indices=emb.indices, indptr=emb.indptr,
+                     format=np.array(b"csr"), shape=np.array(emb.shape),
+                     times=est.times_, hop_scale=np.float64(est.hop_scale_))
         else:
             np.savez(output, embedding=emb, times=est.times_, hop_scale=np.float64(est.hop_scale_))
     except OSError as exc:

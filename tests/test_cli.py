@@ -145,6 +145,25 @@ def test_version(capsys):
 # embed: round trips
 
 
+def _dense(embedding):
+    """Compressed embeddings of sparse signals are sparse; ``.npy`` output is dense."""
+    return embedding.toarray() if sp.issparse(embedding) else embedding
+
+
+def test_sparse_embedding_written_as_scipy_npz(tmp_path, capsys, problem):
+    graph, X = problem
+    g = _write_matrix(tmp_path, "graph", graph, "npz-sparse")
+    s = _write_matrix(tmp_path, "signals", X, "npz-sparse")
+    out = tmp_path / "emb.npz"
+    assert cli.main(["embed", g, s, "-o", str(out), "--quiet"]) == 0, capsys.readouterr().err
+    expected = DiffusionEMD(graph).fit_transform(_as_read(X, "npz-sparse"))
+    assert sp.issparse(expected)
+    got = sp.load_npz(out)
+    np.testing.assert_allclose(got.toarray(), expected.toarray(), rtol=1e-10, atol=1e-12)
+    with np.load(out) as f:
+        assert "times" in f and "hop_scale" in f
+
+
 @pytest.mark.parametrize(
     "graph_kind, signal_kind",
     [
@@ -162,7 +181,7 @@ def test_embed_round_trip_matches_estimator(tmp_path, capsys, problem, graph_kin
     s = _write_matrix(tmp_path, "signals", X, signal_kind)
     out = tmp_path / "emb.npy"
     assert cli.main(["embed", g, s, "-o", str(out)]) == 0, capsys.readouterr().err
-    expected = DiffusionEMD(graph).fit_transform(_as_read(X, signal_kind))
+    expected = _dense(DiffusionEMD(graph).fit_transform(_as_read(X, signal_kind)))
     got = np.load(out)
     assert got.dtype == np.float64
     np.testing.assert_allclose(got, expected, rtol=1e-10, atol=1e-12)
@@ -197,9 +216,9 @@ def test_embed_unbalanced(tmp_path, capsys, problem):
     out = tmp_path / "emb.npy"
     code = cli.main(["embed", g, s, "-o", str(out), "--unbalanced", "--mass-penalty", "3"])
     assert code == 0, capsys.readouterr().err
-    expected = UnbalancedDiffusionEMD(graph, mass_penalty=3.0).fit_transform(
+    expected = _dense(UnbalancedDiffusionEMD(graph, mass_penalty=3.0).fit_transform(
         _as_read(3.0 * X, "npz-sparse")
-    )
+    ))
     np.testing.assert_allclose(np.load(out), expected, rtol=1e-10, atol=1e-12)
     assert "mass_penalty=3" in capsys.readouterr().out
 
@@ -211,7 +230,7 @@ def test_embed_h5ad(tmp_path, capsys, problem, layout):
     _write_h5ad(path, graph, X.T, layout)  # cells x genes
     out = tmp_path / "emb.npy"
     assert cli.main(["embed", str(path), str(path), "-o", str(out)]) == 0, capsys.readouterr().err
-    expected = DiffusionEMD(graph).fit_transform(sp.csr_matrix(X))
+    expected = _dense(DiffusionEMD(graph).fit_transform(sp.csr_matrix(X)))
     np.testing.assert_allclose(np.load(out), expected, rtol=1e-10, atol=1e-12)
 
 

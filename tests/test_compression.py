@@ -36,8 +36,8 @@ def test_pyramid_rejects_empty_graph():
 
 def test_compressed_is_smaller_and_named(grid_data):
     W, X = grid_data
-    dense = DiffusionEMD(W).fit(X)
-    small = DiffusionEMD(W, compression=1.0).fit(X)
+    dense = DiffusionEMD(W, compression=1).fit(X)
+    small = DiffusionEMD(W).fit(X)
     assert small.n_features_out_ < 0.7 * dense.n_features_out_
     emb = small.transform(X.toarray())
     assert emb.shape == (X.shape[0], small.n_features_out_)
@@ -48,7 +48,7 @@ def test_compressed_is_smaller_and_named(grid_data):
 @pytest.mark.parametrize("cls", [DiffusionEMD, UnbalancedDiffusionEMD])
 def test_sparse_local_path_equals_dense_path(grid_data, cls):
     W, X = grid_data
-    est = cls(W, compression=1.0, max_scale=5).fit(X)
+    est = cls(W, max_scale=5).fit(X)
     sparse = est.transform(X)
     dense = est.transform(X.toarray())
     assert sp.issparse(sparse) and not sp.issparse(dense)
@@ -59,8 +59,8 @@ def test_leaf_merge_changes_no_distance(grid_data):
     # with every diffusion block kept per node, merging the trees' leaf
     # coordinates must leave all distances unchanged
     W, X = grid_data
-    dense = DiffusionEMD(W, max_scale=4).fit(X)
-    merged = DiffusionEMD(W, max_scale=4, compression=1e-9).fit(X)
+    dense = DiffusionEMD(W, max_scale=4, compression=1, tree_weight=0.3).fit(X)
+    merged = DiffusionEMD(W, max_scale=4, compression=1.01, tree_weight=0.3).fit(X)
     assert np.all(merged.block_levels_ == 0)
     assert merged.n_features_out_ < dense.n_features_out_
     d0 = l1_distances(dense.transform(X.toarray()))
@@ -84,22 +84,22 @@ def test_compressed_keeps_neighbour_accuracy(grid_data):
                                        np.argsort(e, kind="stable")[:10]).size / 10)
         return np.mean(hits)
 
-    dense = precision(DiffusionEMD(W))
-    compressed = precision(DiffusionEMD(W, compression=1.0))
+    dense = precision(DiffusionEMD(W, compression=1))
+    compressed = precision(DiffusionEMD(W))
     assert compressed >= dense - 0.05
     assert compressed >= 0.7
 
 
 def test_compression_on_a_small_graph_falls_back_to_nodes():
     X = np.eye(6)[:4] + 0.1
-    est = DiffusionEMD(path_graph(6), compression=2.0).fit(X)
+    est = DiffusionEMD(path_graph(6)).fit(X)
     assert np.all(est.block_levels_ == 0)  # fewer than 32 cells at any coarser level
     assert est.transform(X).shape == (4, est.n_features_out_)
 
 
-def test_negative_compression_is_rejected():
+def test_compression_below_one_is_rejected():
     with pytest.raises(ValueError, match="compression"):
-        DiffusionEMD(path_graph(5), compression=-1.0).fit(np.eye(5))
+        DiffusionEMD(path_graph(5), compression=0.5).fit(np.eye(5))
 
 
 def test_clustered_signals_are_sparse_and_seeded():

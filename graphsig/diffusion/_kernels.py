@@ -254,3 +254,13 @@ def sparse_subtree_masses(indptr, indices, data, scale, parent, column_of, mass,
                 vals.append(scale * mass[u])
             mass[u] = 0.0
     return np.array(rows, dtype=np.int64), np.array(cols, dtype=np.int64), np.array(vals)
+
+
+@njit(cache=True, nogil=True)
+def subtree_key_sums(order, parent, keys):
+    """Wrapping sum of the uint64 ``keys`` of the nodes below each node of a tree."""
+    sums = keys.copy()
+    for pos in range(order.size - 1, 0, -1):
+        v = order[pos]
+        sums[parent[v]] += sums[v]
+    return sums
