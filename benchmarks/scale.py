@@ -94,9 +94,9 @@ def main():
     parser.add_argument("--one", nargs=2, type=int, metavar=("N_NODES", "N_SIGNALS"))
     parser.add_argument("--queries", type=int, default=20)
     parser.add_argument("--max-scale", type=int, default=6)
-    parser.add_argument("--compression", type=float, default=1.0)
+    parser.add_argument("--compression", type=float, default=16.0)
     parser.add_argument("--algorithm", default="auto")
-    parser.add_argument("--n-trees", type=int, default=8)
+    parser.add_argument("--n-trees", type=int, default=0)
     args = parser.parse_args()
     if args.one:
         result = run_one(*args.one, args.queries, args.max_scale, args.compression,

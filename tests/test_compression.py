@@ -118,3 +118,13 @@ def test_clustered_signals_are_sparse_and_seeded():
 def test_clustered_signals_bad_arguments(kwargs, message):
     with pytest.raises(ValueError, match=message):
         make_clustered_signals(grid_graph(10, 10), **{"n_signals": 5, **kwargs})
+
+
+def test_auto_scale_on_a_large_graph_warns(monkeypatch):
+    import graphsig.emd._diffusion_emd as module
+
+    monkeypatch.setattr(module, "_LARGE_GRAPH", 100)
+    X = np.zeros((4, 200))
+    X[np.arange(4), [0, 50, 100, 199]] = 1.0
+    with pytest.warns(UserWarning, match="max_scale=6"):
+        DiffusionEMD(path_graph(200), n_calibration_signals=0).fit(X)
