@@ -35,6 +35,8 @@ def l1_rows(embedding, queries):
     """L1 distances from the embedded queries to every embedded signal."""
     from scipy.spatial.distance import cdist
 
+    if sp.issparse(embedding):  # compressed embeddings of sparse signals
+        embedding = embedding.toarray()
     emb = np.asarray(embedding, dtype=np.float64)
     return cdist(emb[queries], emb, metric="cityblock")
 

@@ -128,7 +128,8 @@ def main():
         "# Scale: embedding and the 10-NN graph of sparse signals on large grids",
         "",
         f"Command: `{command_line()}`; load average {load_average()}.",
-        f"DiffusionEMD(max_scale={args.max_scale}, compression={args.compression}), "
+        f"DiffusionEMD(max_scale={args.max_scale}, compression={args.compression}, "
+        f"n_trees={args.n_trees}), "
         f"EMDNeighbors(algorithm={args.algorithm!r}, n_neighbors=10); signals from "
         "make_clustered_signals (5-30 nonzeros, one centre per 10 signals). P@10 of the "
         f"kNN graph against exact EMD on {args.queries} sampled queries (exact EMD time "

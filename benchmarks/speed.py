@@ -199,7 +199,8 @@ def bench_all_pairs(graph, X, repeats, n_sample_pairs, exact_n_jobs, log):
     l1_distances(emb[:2])  # compile / load the kernel
     t_route, _ = best_of(embedding_route, repeats)
     t_l1, _ = best_of(lambda: l1_distances(emb), repeats)
-    t_pdist, _ = best_of(lambda: pdist(emb.astype(np.float64), metric="cityblock"), 1)
+    dense = emb.toarray() if sp.issparse(emb) else emb
+    t_pdist, _ = best_of(lambda: pdist(dense.astype(np.float64), metric="cityblock"), 1)
 
     # exact EMD on a random sample of pairs, in small row blocks
     rng = np.random.default_rng(1)

@@ -35,6 +35,9 @@ _LARGE_GRAPH = 100_000
 # share of the trees when it cannot be fitted (no calibration pairs)
 _DEFAULT_TREE_WEIGHT = 0.3
 
+# sparse signals denser than this (nonzeros / entries) are diffused on the whole graph
+_LOCAL_DENSITY = 0.02
+
 # fewest cells a compressed block is summed over
 _MIN_CELLS = 32
 
@@ -299,7 +302,10 @@ class _BaseDiffusionEMD(TransformerMixin, BaseEstimator):
         rows = rng.permutation(rows)[: 2 * half]
         first, second = rows[: rows.size // 2], rows[rows.size // 2 :]
         nodes = np.flatnonzero(big)
-        exact = exact_emd(adjacency[nodes][:, nodes], X[first][:, nodes], X[second][:, nodes])
+        exact = exact_emd(
+            adjacency[nodes][:, nodes], X[first][:, nodes], X[second][:, nodes],
+            n_jobs=-1 if self.n_jobs is None else self.n_jobs,
+        )
         emb = self._embed(
             X[rows], balanced=True, diffusion_scale=1.0, tree_scale=1.0, calibrating=True
         ).astype(np.float64)
@@ -424,9 +430,16 @@ class _BaseDiffusionEMD(TransformerMixin, BaseEstimator):
         from ..diffusion._kernels import subtree_masses
 
         if sp.issparse(X) and not calibrating:
-            return self._embed_local(
-                X, balanced=balanced, diffusion_scale=diffusion_scale, tree_scale=tree_scale
+            if X.nnz <= _LOCAL_DENSITY * X.shape[0] * X.shape[1]:
+                return self._embed_local(
+                    X, balanced=balanced, diffusion_scale=diffusion_scale, tree_scale=tree_scale
+                )
+            # signals that cover much of the graph: the dense path, stored sparse
+            dense = self._embed_compressed(
+                X, balanced=balanced, diffusion_scale=diffusion_scale, tree_scale=tree_scale,
+                calibrating=True,
             )
+            return sp.csr_matrix(dense)
         dtype = X.dtype
         n_signals, n_nodes = X.shape
         n_times = len(self.times_)
@@ -994,7 +1007,15 @@ class UnbalancedDiffusionEMD(_BaseDiffusionEMD):
         As for :class:`DiffusionEMD`; may be disconnected.
     mass_penalty : float > 0, default=5.0
         Cost :math:`c` of creating or destroying one unit of mass, in hops.
-    max_scale, alpha, anisotropy, weighted, tol, n_calibration_signals, compression, max_memory, n_jobs, progress, random_state
+    compression : float >= 1, default=4
+        As for :class:`DiffusionEMD`, with a smaller default: this embedding
+        has no tree blocks, and its diffusion stops at the mass penalty, so
+        all its blocks are fine-scale. On the bundled PBMC data the default
+        keeps every block per node (the graph's first coarser level has
+        fewer than a quarter of its nodes) and still gives sparse embeddings
+        of sparse signals; ``compression=16`` keeps 17 % of the coordinates
+        but loses 0.047 of P@10 at ``mass_penalty=2``.
+    max_scale, alpha, anisotropy, weighted, tol, n_calibration_signals, max_memory, n_jobs, progress, random_state
         As for :class:`DiffusionEMD`.
 
     Attributes
@@ -1038,7 +1059,7 @@ class UnbalancedDiffusionEMD(_BaseDiffusionEMD):
         weighted=False,
         tol=1e-7,
         n_calibration_signals=32,
-        compression=16.0,
+        compression=4.0,
         max_memory=None,
         n_jobs=None,
         progress=False,

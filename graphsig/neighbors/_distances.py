@@ -13,8 +13,11 @@ def l1_distances(A, B=None, *, n_jobs=None):
 
     Parameters
     ----------
-    A : ndarray of shape (n_a, n_features)
-    B : ndarray of shape (n_b, n_features), optional
+    A : {ndarray, sparse matrix} of shape (n_a, n_features)
+        Sparse input (such as compressed embeddings of sparse signals) is
+        made dense, since the result is dense anyway; for many signals use
+        :func:`l1_kneighbors`.
+    B : {ndarray, sparse matrix} of shape (n_b, n_features), optional
         Defaults to ``A``.
     n_jobs : int, optional
         numba threads (default: numba's setting).
@@ -52,6 +55,8 @@ def l1_distances(A, B=None, *, n_jobs=None):
 
 
 def _as_embedding(X, name):
+    if hasattr(X, "toarray"):  # scipy.sparse: all pairs are dense anyway
+        X = X.toarray()
     X = np.asarray(X)
     if X.ndim != 2:
         raise ValueError(f"{name} must be 2-D (n_signals, n_features), got shape {X.shape}")
