@@ -5,12 +5,11 @@ Three kinds of embeddings, each made with graphsig.DiffusionEMD:
 * histograms: ``--n`` (default 100 000) histograms of 200 draws over 12
   ordered bins (mixtures of one to three Gaussian bumps: binned 1-D
   measurements, such as a per-sample distribution of a marker), signals on
-  the 12-node path graph, so that the embedding has 216 dimensions
-  (10 diffusion scales + 8 trees, times 12 nodes), float32;
+  the 12-node path graph (a few hundred dimensions), float32;
 * PBMC: the 765 gene signals on the bundled 700-cell graph (dense, float32);
-* sparse: sparse patient-like signals (``patient_signals`` of accuracy.py) on
-  the 48 x 48 grid, embedded densely and then thresholded (entries below
-  1e-2 of the row's largest magnitude set to zero) into a CSR embedding.
+* sparse: sparse clustered signals (``graphsig.datasets.make_clustered_signals``)
+  on the 100 x 100 grid, whose compressed embedding is sparse (CSR), as in
+  ``scale.py``.
 
 For each, the exact 10-NN graph (each point without itself) by
 graphsig.neighbors.l1_kneighbors is compared with faiss ``IndexFlat`` L1 (dense
@@ -205,16 +204,16 @@ def run_dataset(name, description, emb, threads, faiss_max, log):
     return result
 
 
-def sparse_embedding(n_signals, threshold=1e-2):
-    from accuracy import patient_signals
-
+def sparse_embedding(n_signals):
+    """Compressed (CSR) embeddings of sparse clustered signals on a 100 x 100 grid."""
+    from graphsig import DiffusionEMD
+    from graphsig.datasets import make_clustered_signals
     from graphsig.graphs import grid_graph
 
-    graph = sp.csr_matrix(grid_graph(48, 48), dtype=np.float64)
-    signals = patient_signals(graph, n_signals=n_signals, n_centers=200, seed=0)
-    emb, _ = embed(graph, signals.astype(np.float32))
-    emb[np.abs(emb) < threshold * np.abs(emb).max(axis=1, keepdims=True)] = 0
-    return sp.csr_matrix(emb)
+    graph = sp.csr_matrix(grid_graph(100, 100), dtype=np.float64)
+    signals, _ = make_clustered_signals(graph, n_signals, random_state=0)
+    est = DiffusionEMD(graph, max_scale=6, n_trees=0, random_state=0)
+    return est.fit(signals).transform(signals.astype(np.float32))
 
 
 def main(argv=None):
@@ -252,15 +251,18 @@ def main(argv=None):
 
     data = load_pbmc68k()
     emb, _ = embed(data.graph.astype(np.float64), data.signals)
+    if sp.issparse(emb):  # a third of the values are nonzero: dense, so faiss runs too
+        emb = emb.toarray()
     results.append(run_dataset(
-        "pbmc", "765 PBMC genes on the 700-cell graph", emb.astype(np.float32),
+        "pbmc", "765 PBMC genes on the 700-cell graph (compressed embedding, dense)",
+        emb.astype(np.float32),
         args.threads, args.faiss_max, log,
     ))
 
     emb = sparse_embedding(args.n_sparse)
     results.append(run_dataset(
-        "sparse", f"{args.n_sparse} sparse patient-like signals on the 48 x 48 grid, "
-        "embedding thresholded at 1e-2 of each row's largest entry", emb,
+        "sparse", f"{args.n_sparse} sparse clustered signals (make_clustered_signals) on the "
+        "100 x 100 grid, compressed DiffusionEMD(max_scale=6, n_trees=0) embedding", emb,
         args.threads, args.faiss_max, log,
     ))
 
@@ -298,8 +300,9 @@ def main(argv=None):
 
 NOTES = """## Choices
 
-* Histograms: signals on a 12-node path give 216-dimensional embeddings, the
-  width of embeddings of signals on small graphs (binned 1-D measurements);
+* Histograms: signals on a 12-node path give embeddings of a few hundred
+  dimensions, the width of embeddings of signals on small graphs (binned 1-D
+  measurements);
   100 000 of them make the exact search long enough to time fairly against
   faiss. Their count noise (200 draws) keeps near-duplicates apart.
 * faiss is given float32 (its only type); graphsig's dense kernel sums float32
@@ -311,11 +314,9 @@ NOTES = """## Choices
   and compiles nothing beyond the exact kernels; pynndescent needs tens of
   seconds of numba compilation in every new process, and faiss HNSW takes
   dense float32 only.
-* The thresholded "sparse" embedding still keeps about a quarter of its
-  entries (diffusion spreads mass); at that density l1_kneighbors searches
-  CSR input by densified blocks (the overlap kernel pays off only for much
-  sparser rows), re-densifying data blocks per query block, hence slower than
-  one dense copy held in memory but bounded in memory.
+* The sparse embeddings are the compressed embeddings of sparse signals:
+  l1_kneighbors searches them through the inverted index of their nonzeros
+  (or densified blocks when rows are dense enough that this costs less).
 * The machine was shared: compare times within a run (the load averages are
   above), not across runs.
 """
