@@ -128,7 +128,10 @@ def _sparse_kneighbors(queries, data, n_neighbors, exclude_self, n_jobs):
     sparse_work = _SPARSE_STEP_COST * float(q_counts @ d_counts)
     dense_work = float(queries.shape[0]) * data.shape[0] * data.shape[1]
     if sparse_work > dense_work:
-        return _densified_kneighbors(queries, data, n_neighbors, exclude_self, n_jobs)
+        distances, indices = _densified_kneighbors(
+            queries, data, n_neighbors, exclude_self, n_jobs
+        )
+        return _canonical_distances(queries, data, indices, n_jobs)
 
     columns = data.tocsc()
     columns.sort_indices()
@@ -144,6 +147,27 @@ def _sparse_kneighbors(queries, data, n_neighbors, exclude_self, n_jobs):
                 columns.indptr, columns.indices, columns.data,
                 norms, order, n_neighbors, bool(exclude_self), distances, indices,
             )
+    dtype = np.result_type(queries.dtype, data.dtype)
+    return distances.astype(dtype, copy=False), indices
+
+
+def _canonical_distances(queries, data, indices, n_jobs):
+    """Distances of found neighbours by the sparse kernel's exact merge, rows re-sorted.
+
+    The densified search sums in another order; recomputing makes results
+    independent of which path ran and of how the rows were blocked.
+    """
+    from ..diffusion._operator import _numba_threads
+    from ._knn_kernels import recompute_l1
+
+    distances = np.empty(indices.shape, dtype=np.float64)
+    if indices.size:
+        with _numba_threads(n_jobs):
+            recompute_l1(queries.indptr, queries.indices, queries.data,
+                         data.indptr, data.indices, data.data, indices, distances)
+        order = np.lexsort((indices, distances))
+        take = np.arange(indices.shape[0])[:, None]
+        distances, indices = distances[take, order], indices[take, order]
     dtype = np.result_type(queries.dtype, data.dtype)
     return distances.astype(dtype, copy=False), indices
 

@@ -223,3 +223,19 @@ def _merge_l1(a_ind, a_val, a0, a1, b_ind, b_val, b0, b1):
         s += abs(np.float64(b_val[r]))
         r += 1
     return s
+
+
+@njit(parallel=True, cache=True, nogil=True)
+def recompute_l1(q_ptr, q_ind, q_val, d_ptr, d_ind, d_val, indices, out):
+    """``out[i, c]``: L1 distance between sparse query ``i`` and data row ``indices[i, c]``.
+
+    Every distance is the same float64 merge of the two sorted rows, whatever
+    path found the neighbours, so results do not depend on how the data were
+    split into blocks.
+    """
+    n_q, k = indices.shape
+    for i in prange(n_q):
+        for c in range(k):
+            j = indices[i, c]
+            out[i, c] = _merge_l1(q_ind, q_val, q_ptr[i], q_ptr[i + 1],
+                                  d_ind, d_val, d_ptr[j], d_ptr[j + 1])
