@@ -106,8 +106,16 @@ def l1_kneighbors(queries, data=None, n_neighbors=5, *, n_jobs=None, exclude_sel
     distances = np.empty((n_queries, n_neighbors), dtype=dtype)
     indices = np.empty((n_queries, n_neighbors), dtype=np.int64)
     if n_queries:
+        from ._knn_kernels import recompute_dense_l1
+
         with _numba_threads(n_jobs):
             l1_topk_dense(queries, data, n_neighbors, bool(exclude_self), distances, indices)
+            # the search's sums depend on blocking and alignment in the last bit:
+            # the reported distances are recomputed by one fixed-order sum
+            recompute_dense_l1(queries, data, indices, distances)
+        order = np.lexsort((indices, distances))
+        take = np.arange(n_queries)[:, None]
+        distances, indices = distances[take, order], indices[take, order]
     return distances, indices
 
 

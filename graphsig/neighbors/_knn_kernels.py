@@ -239,3 +239,21 @@ def recompute_l1(q_ptr, q_ind, q_val, d_ptr, d_ind, d_val, indices, out):
             j = indices[i, c]
             out[i, c] = _merge_l1(q_ind, q_val, q_ptr[i], q_ptr[i + 1],
                                   d_ind, d_val, d_ptr[j], d_ptr[j + 1])
+
+
+@njit(parallel=True, cache=True, nogil=True)
+def recompute_dense_l1(Q, D, indices, out):
+    """``out[i, c]``: L1 distance between ``Q[i]`` and ``D[indices[i, c]]``, summed in order.
+
+    A plain sequential sum in the arrays' dtype (no reassociation), so the
+    value does not depend on how the search blocked or vectorised the data.
+    """
+    n_q, k = indices.shape
+    n_f = Q.shape[1]
+    for i in prange(n_q):
+        for c in range(k):
+            j = indices[i, c]
+            s = Q.dtype.type(0)
+            for f in range(n_f):
+                s += abs(Q[i, f] - D[j, f])
+            out[i, c] = s
