@@ -230,6 +230,23 @@ def test_isomap_dbscan_and_spectral_clustering_on_the_graph():
     assert np.all((spectral == spectral[0]) == (y == y[0]))
 
 
+@pytest.mark.filterwarnings("ignore::UserWarning")
+def test_umap_on_the_symmetrised_graph():
+    # UMAP takes a sparse precomputed matrix only if it is symmetric: the
+    # union of the kNN relations, G.maximum(G.T), keeps every neighbour distance
+    umap = pytest.importorskip("umap")
+    X, y = signals_on_path(60)
+    G = EMDNeighbors(graph=path_graph(10), n_neighbors=8, random_state=0).fit_transform(X)
+    Y = umap.UMAP(n_neighbors=8, metric="precomputed", random_state=0, n_epochs=50).fit_transform(
+        G.maximum(G.T)
+    )
+    assert Y.shape == (60, 2) and np.isfinite(Y).all()
+    # the two groups of signals stay apart in the layout
+    a, b = Y[y == y[0]], Y[y != y[0]]
+    gap = np.linalg.norm(a.mean(axis=0) - b.mean(axis=0))
+    assert gap > 2 * max(a.std(axis=0).max(), b.std(axis=0).max())
+
+
 # ---------------------------------------------------------------------------
 # approximate search
 

@@ -99,6 +99,10 @@ class EMDNeighbors(TransformerMixin, BaseEstimator):
     embeddings of ``benchmarks/knn.py`` is reported in
     ``benchmarks/results/knn.md``.
 
+    UMAP accepts a sparse precomputed matrix only if it is symmetric: pass
+    ``G.maximum(G.T)``, the union of the neighbour relations, which keeps
+    every neighbour distance (``umap.UMAP(metric="precomputed")``; tested).
+
     Examples
     --------
     >>> import numpy as np
