@@ -12,7 +12,6 @@ Writes ``results/compression.md`` and ``results/compression.json``.
 
 import sys
 
-import numpy as np
 import scipy.sparse as sp
 
 from _common import (

@@ -322,18 +322,39 @@ class DiffusionOperator:
         per_signal = (n_times + 4) * self.n_nodes * np.dtype(dtype).itemsize
         return int(max(1, max_memory // per_signal))
 
-    def diffuse_block(self, block, coef, *, n_jobs=None, rescale=True):
+    def _restricted_arrays(self, dtype, nodes):
+        """The arrays of :meth:`_arrays` for the operator restricted to ``nodes``."""
+        full = self._arrays(dtype)
+        sym = self.symmetric[nodes][:, nodes]
+        sym.sort_indices()
+        data = sym.data.astype(dtype)
+        return _OperatorArrays(
+            indptr=sym.indptr.astype(np.int64),
+            indices=sym.indices.astype(np.int64),
+            data=data,
+            data2=data + data,
+            inv_sqrt_degree=full.inv_sqrt_degree[nodes],
+            sqrt_degree=full.sqrt_degree[nodes],
+        )
+
+    def diffuse_block(self, block, coef, *, n_jobs=None, rescale=True, nodes=None):
         """Diffuse a node-major block; returns ``(n_times, n_nodes, n_signals)``.
 
         ``block`` holds mass signals as columns, shape (n_nodes, n_signals),
         float32 or float64; the result has its dtype. With ``rescale=False``
         the final multiplication by ``D^1/2`` (``sqrt_degree``) is left to the
         caller, who can fuse it with its own pass over the result.
+
+        With ``nodes`` (sorted node indices), the block's rows are those
+        nodes and the walk is restricted to them. A Chebyshev expansion of
+        degree ``m`` moves mass at most ``m`` hops, so this is exact when
+        ``nodes`` holds every node within ``m = coef.shape[0] - 1`` hops of
+        the signals' supports.
         """
         from ._kernels import chebyshev_diffuse
 
         dtype = block.dtype
-        a = self._arrays(dtype)
+        a = self._arrays(dtype) if nodes is None else self._restricted_arrays(dtype, nodes)
         scaled = np.ascontiguousarray(block * a.inv_sqrt_degree[:, None])
         out = np.empty((coef.shape[1],) + block.shape, dtype=dtype)
         work = np.empty((3,) + block.shape, dtype=dtype)

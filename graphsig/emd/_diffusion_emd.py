@@ -8,10 +8,11 @@ from collections import OrderedDict
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.base import BaseEstimator, TransformerMixin, clone
+from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, check_random_state, validate_data
 
+from .._clone import clone_sharing_graph
 from .._signals import check_signal_values, dense_rows
 from ..diffusion import DiffusionOperator, dyadic_times, lazy_walk_chebyshev
 from ..diffusion._operator import _numba_threads, _parallel_chunks
@@ -82,14 +83,7 @@ class _BaseDiffusionEMD(TransformerMixin, BaseEstimator):
     _balanced = True
 
     def __sklearn_clone__(self):
-        # The graph is input data, never modified: clones share it instead of
-        # deep-copying it (a million-edge graph in a grid search).
-        params = self.get_params(deep=False)
-        graph = params.pop("graph")
-        new = type(self)(graph=graph, **{k: clone(v, safe=False) for k, v in params.items()})
-        if hasattr(self, "_metadata_request"):
-            new._metadata_request = clone(self._metadata_request, safe=False)
-        return new
+        return clone_sharing_graph(self)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -397,13 +391,7 @@ class _BaseDiffusionEMD(TransformerMixin, BaseEstimator):
         scale_out = self.operator_._arrays(dtype).sqrt_degree
         per_tree = dtype.type(tree_scale / n_trees) if n_trees else dtype.type(0)
         batch = self.operator_.batch_size(n_times, dtype, self.max_memory)
-        starts = range(0, n_signals, batch)
-        if self.progress and not calibrating and len(starts) > 1:
-            from tqdm.auto import tqdm
-
-            starts = tqdm(starts, desc="diffusing", unit="batch")
-        for start in starts:
-            stop = min(start + batch, n_signals)
+        for start, stop in self._batches(n_signals, batch, show=not calibrating):
             block = dense_rows(X, start, stop, dtype)
             if balanced:
                 block /= block.sum(axis=1, keepdims=True)
@@ -421,44 +409,46 @@ class _BaseDiffusionEMD(TransformerMixin, BaseEstimator):
                     )
         return out
 
+    def _batches(self, n_signals, batch, *, show):
+        """``(start, stop)`` of each batch, with a progress bar if asked and useful."""
+        starts = range(0, n_signals, batch)
+        if show and self.progress and len(starts) > 1:
+            from tqdm.auto import tqdm
+
+            starts = tqdm(starts, desc="diffusing", unit="batch")
+        for start in starts:
+            yield start, min(start + batch, n_signals)
+
     def _embed_compressed(self, X, *, balanced, diffusion_scale, tree_scale, calibrating):
         """The compressed embedding (see :meth:`_set_layout`).
 
         A CSR matrix for sparse input (fine blocks of sparse signals stay
         sparse), else a dense array; dense when calibrating.
         """
+        scales = {
+            "balanced": balanced, "diffusion_scale": diffusion_scale, "tree_scale": tree_scale,
+        }
+        if not sp.issparse(X) or calibrating:
+            return self._embed_cells(X, show_progress=not calibrating, **scales)
+        if X.nnz <= _LOCAL_DENSITY * X.shape[0] * X.shape[1]:
+            return self._embed_local(X, **scales)
+        # signals that cover much of the graph: the whole-graph path, stored sparse
+        return sp.csr_matrix(self._embed_cells(X, show_progress=True, **scales))
+
+    def _embed_cells(self, X, *, balanced, diffusion_scale, tree_scale, show_progress):
+        """Compressed embedding diffused on the whole graph, as a dense array."""
         from ..diffusion._kernels import subtree_masses
 
-        if sp.issparse(X) and not calibrating:
-            if X.nnz <= _LOCAL_DENSITY * X.shape[0] * X.shape[1]:
-                return self._embed_local(
-                    X, balanced=balanced, diffusion_scale=diffusion_scale, tree_scale=tree_scale
-                )
-            # signals that cover much of the graph: the dense path, stored sparse
-            dense = self._embed_compressed(
-                X, balanced=balanced, diffusion_scale=diffusion_scale, tree_scale=tree_scale,
-                calibrating=True,
-            )
-            return sp.csr_matrix(dense)
         dtype = X.dtype
-        n_signals, n_nodes = X.shape
+        n_signals = X.shape[0]
         n_times = len(self.times_)
         n_trees = self._n_trees()
-        sparse_out = sp.issparse(X) and not calibrating
         weights, last = self._block_weights(diffusion_scale, balanced)
-        sqrt_degree = self.operator_._arrays(dtype).sqrt_degree
         per_tree = tree_scale / n_trees if n_trees else 0.0
         batch = self.operator_.batch_size(n_times + 1, dtype, self.max_memory)
-        out = None if sparse_out else np.empty((n_signals, self.n_features_out_), dtype=dtype)
-        pieces = []
-        starts = range(0, n_signals, batch)
-        if self.progress and not calibrating and len(starts) > 1:
-            from tqdm.auto import tqdm
-
-            starts = tqdm(starts, desc="diffusing", unit="batch")
+        out = np.empty((n_signals, self.n_features_out_), dtype=dtype)
         chunks = _parallel_chunks(min(batch, n_signals))
-        for start in starts:
-            stop = min(start + batch, n_signals)
+        for start, stop in self._batches(n_signals, batch, show=show_progress):
             block = dense_rows(X, start, stop, dtype)
             if balanced:
                 block /= block.sum(axis=1, keepdims=True)
@@ -466,29 +456,12 @@ class _BaseDiffusionEMD(TransformerMixin, BaseEstimator):
             diffused = self.operator_.diffuse_block(
                 block, self._coef, n_jobs=self.n_jobs, rescale=True
             )
-            columns = []  # (node-major values, aggregation level)
-            fine = np.zeros(stop - start, dtype=np.float64)
-            for k in range(n_times - 1):
-                values = diffused[k + 1] - diffused[k]
-                values *= dtype.type(weights[k])
-                if not balanced:
-                    fine += np.abs(values).sum(axis=0, dtype=np.float64)
-                columns.append((values, self.block_levels_[k]))
-            coarsest = diffused[n_times - 1]
-            if balanced:
-                coarsest *= dtype.type(last)
-            else:
-                mass = coarsest.sum(axis=0, dtype=np.float64)
-                with np.errstate(divide="ignore", invalid="ignore"):
-                    wl = np.where(mass > 0, last - fine / np.where(mass > 0, mass, 1.0), last)
-                coarsest *= np.maximum(wl, 0.0).astype(dtype)[None, :]
-            columns.append((coarsest, self.block_levels_[n_times - 1]))
-            del diffused
             parts = []
-            for values, level in columns:
-                if level > 0:
-                    values = self._aggregation(level, dtype) @ values
-                parts.append(values)
+            for values, level in zip(
+                _weighted_blocks(diffused, weights, last, balanced), self.block_levels_
+            ):
+                parts.append(self._aggregation(level, dtype) @ values if level > 0 else values)
+            del diffused
             if n_trees:
                 merged = np.zeros((self._tree_counts.size, stop - start), dtype=dtype)
                 masses = np.empty_like(block)
@@ -503,21 +476,11 @@ class _BaseDiffusionEMD(TransformerMixin, BaseEstimator):
                     merged[columns[keep]] += masses[keep]
                 merged *= dtype.type(per_tree)
                 parts.append(merged)
-            if sparse_out:
-                pieces.append(sp.hstack([sp.csr_matrix(p.T) for p in parts], format="csr"))
-            else:
-                column = 0
-                for p in parts:
-                    out[start:stop, column : column + p.shape[0]] = p.T
-                    column += p.shape[0]
-        if sparse_out:
-            if not pieces:
-                return sp.csr_matrix((0, self.n_features_out_), dtype=dtype)
-            return sp.vstack(pieces, format="csr")
+            column = 0
+            for p in parts:
+                out[start:stop, column : column + p.shape[0]] = p.T
+                column += p.shape[0]
         return out
-
-    def _compressed_feature_names(self):
-        return _compressed_names(self)
 
     def _locality_order(self, X):
         """Signals sorted so that neighbours on the graph are close in the order.
@@ -549,7 +512,7 @@ class _BaseDiffusionEMD(TransformerMixin, BaseEstimator):
         hops of their supports (the whole graph when that is most of it).
         Signals are batched in :meth:`_locality_order`. Returns CSR.
         """
-        from ..diffusion._kernels import ball_nodes, chebyshev_diffuse, sparse_subtree_masses
+        from ..diffusion._kernels import ball_nodes, sparse_subtree_masses
 
         dtype = X.dtype
         n_signals, n_nodes = X.shape
@@ -558,8 +521,7 @@ class _BaseDiffusionEMD(TransformerMixin, BaseEstimator):
         weights, last = self._block_weights(diffusion_scale, balanced)
         op = self.operator_
         full = op._arrays(dtype)
-        coef = self._coef.astype(dtype)
-        degree = coef.shape[0] - 1
+        degree = self._coef.shape[0] - 1
         per_tree = tree_scale / n_trees if n_trees else 0.0
         offsets = np.concatenate([[0], np.cumsum(self._block_widths)]).astype(np.int64)
         if n_trees:
@@ -576,67 +538,27 @@ class _BaseDiffusionEMD(TransformerMixin, BaseEstimator):
             mass = np.asarray(X.sum(axis=1), dtype=np.float64).ravel()
             X = sp.csr_matrix(sp.diags(1.0 / mass) @ X, dtype=dtype)
         batch = min(op.batch_size(n_times + 1, dtype, self.max_memory), 256)
-        starts = range(0, n_signals, batch)
-        if self.progress and len(starts) > 1:
-            from tqdm.auto import tqdm
-
-            starts = tqdm(starts, desc="diffusing", unit="batch")
-        chunks = _parallel_chunks(min(batch, n_signals))
         rows_all, cols_all, vals_all = [], [], []
-        for start in starts:
-            stop = min(start + batch, n_signals)
+        for start, stop in self._batches(n_signals, batch, show=True):
             sub = X[start:stop]
             width = stop - start
             support = np.unique(sub.indices).astype(np.int64)
             active = ball_nodes(full.indptr, full.indices, support, degree, seen)
-            if active.size > n_nodes // 2:
+            if active.size > n_nodes // 2:  # most of the graph: diffuse on all of it
                 active = np.arange(n_nodes, dtype=np.int64)
-                arrays = full
-                local = None
+                nodes, node = None, sub.indices
             else:
-                sym = op.symmetric[active][:, active]
-                sym.sort_indices()
-                data = sym.data.astype(dtype)
-                arrays = type(full)(
-                    indptr=sym.indptr.astype(np.int64),
-                    indices=sym.indices.astype(np.int64),
-                    data=data,
-                    data2=data + data,
-                    inv_sqrt_degree=full.inv_sqrt_degree[active],
-                    sqrt_degree=full.sqrt_degree[active],
-                )
                 local = np.full(n_nodes, -1, dtype=np.int64)
                 local[active] = np.arange(active.size)
+                nodes, node = active, local[sub.indices]
             n_active = active.size
             block = np.zeros((n_active, width), dtype=dtype)
-            node = sub.indices if local is None else local[sub.indices]
             block[node, np.repeat(np.arange(width), np.diff(sub.indptr))] = sub.data
-            scaled = np.ascontiguousarray(block * arrays.inv_sqrt_degree[:, None])
-            diffused = np.empty((n_times, n_active, width), dtype=dtype)
-            work = np.empty((3, n_active, width), dtype=dtype)
-            with _numba_threads(self.n_jobs):
-                chebyshev_diffuse(
-                    arrays.indptr, arrays.indices, arrays.data, arrays.data2, scaled, coef,
-                    diffused, work, chunks,
-                )
-            del work, scaled
-            diffused *= arrays.sqrt_degree[None, :, None]
-            fine = np.zeros(width, dtype=np.float64)
-            for k in range(n_times):
-                if k < n_times - 1:
-                    values = diffused[k + 1] - diffused[k]
-                    values *= dtype.type(weights[k])
-                    if not balanced:
-                        fine += np.abs(values).sum(axis=0, dtype=np.float64)
-                else:
-                    values = diffused[n_times - 1]
-                    if balanced:
-                        values *= dtype.type(last)
-                    else:
-                        total = values.sum(axis=0, dtype=np.float64)
-                        safe = np.where(total > 0, total, 1.0)
-                        wl = np.where(total > 0, last - fine / safe, last)
-                        values *= np.maximum(wl, 0.0).astype(dtype)[None, :]
+            diffused = op.diffuse_block(
+                block, self._coef, n_jobs=self.n_jobs, rescale=True, nodes=nodes
+            )
+            blocks = _weighted_blocks(diffused, weights, last, balanced)
+            for k, values in enumerate(blocks):
                 level = self.block_levels_[k]
                 if level > 0:
                     cells, where = np.unique(
@@ -691,7 +613,7 @@ class _BaseDiffusionEMD(TransformerMixin, BaseEstimator):
         """Names ``t{t0}_{t1}_node{i}`` (difference blocks), ``t{T}_node{i}``, ``tree{k}_node{i}``."""
         check_is_fitted(self, "times_")
         if self.pyramid_ is not None:
-            return self._compressed_feature_names()
+            return _compressed_names(self)
         names = []
         for k in range(len(self.times_) - 1):
             t0, t1 = self.times_[k], self.times_[k + 1]
@@ -700,6 +622,36 @@ class _BaseDiffusionEMD(TransformerMixin, BaseEstimator):
         for t in range(self._n_trees()):
             names += [f"tree{t}_node{i}" for i in range(self._n_nodes)]
         return np.asarray(names, dtype=object)
+
+
+def _weighted_blocks(diffused, weights, last, balanced):
+    """The embedding's diffusion blocks for one diffused batch, in order.
+
+    ``diffused`` is ``(n_times, n_nodes, n_signals)``. Yields the difference
+    blocks ``weights[k] * (mu_{t_{k+1}} - mu_{t_k})``, then the coarsest
+    diffusion weighted ``last`` (balanced) or, per signal,
+    ``max(last - F / m, 0)`` (unbalanced; ``F`` the L1 norm of the signal's
+    difference blocks, ``m`` its mass). The coarsest block is weighted in
+    place in ``diffused``.
+    """
+    dtype = diffused.dtype
+    n_times = diffused.shape[0]
+    fine = np.zeros(diffused.shape[2], dtype=np.float64)
+    for k in range(n_times - 1):
+        values = diffused[k + 1] - diffused[k]
+        values *= dtype.type(weights[k])
+        if not balanced:
+            fine += np.abs(values).sum(axis=0, dtype=np.float64)
+        yield values
+    coarsest = diffused[n_times - 1]
+    if balanced:
+        coarsest *= dtype.type(last)
+    else:
+        mass = coarsest.sum(axis=0, dtype=np.float64)
+        safe = np.where(mass > 0, mass, 1.0)
+        weight = np.where(mass > 0, last - fine / safe, last)
+        coarsest *= np.maximum(weight, 0.0).astype(dtype)[None, :]
+    yield coarsest
 
 
 def _compressed_names(est):

@@ -73,27 +73,8 @@ def l1_kneighbors(queries, data=None, n_neighbors=5, *, n_jobs=None, exclude_sel
     sparse = sp.issparse(queries) or (data is not None and sp.issparse(data))
     queries = _check_embedding(queries, "queries", sparse)
     data = queries if data is None else _check_embedding(data, "data", sparse)
-    if queries.shape[1] != data.shape[1]:
-        raise ValueError(
-            f"queries and data must have the same number of features, got "
-            f"{queries.shape[1]} and {data.shape[1]}"
-        )
-    if isinstance(n_neighbors, bool) or not isinstance(n_neighbors, numbers.Integral):
-        raise TypeError(f"n_neighbors must be an int, got {type(n_neighbors).__name__}")
-    n_neighbors = int(n_neighbors)
-    if n_neighbors < 1:
-        raise ValueError(f"n_neighbors must be at least 1, got {n_neighbors}")
-    if exclude_self and queries.shape[0] != data.shape[0]:
-        raise ValueError(
-            "exclude_self=True needs as many queries as data rows (query i is data row i), "
-            f"got {queries.shape[0]} and {data.shape[0]}"
-        )
-    available = data.shape[0] - (1 if exclude_self else 0)
-    if n_neighbors > available:
-        raise ValueError(
-            f"n_neighbors={n_neighbors} is larger than the {available} data rows available"
-            + (" (excluding each query itself)" if exclude_self else "")
-        )
+    n_neighbors = _check_n_neighbors(n_neighbors)
+    _check_search(queries.shape, data.shape, n_neighbors, exclude_self)
 
     n_queries = queries.shape[0]
     if sparse:
@@ -216,6 +197,36 @@ def _densified_kneighbors(queries, data, n_neighbors, exclude_self, n_jobs):
         distances[q0:q1] = best_d
         indices[q0:q1] = best_i
     return distances, indices
+
+
+def _check_n_neighbors(n_neighbors):
+    """``n_neighbors`` as an int of at least 1, or a TypeError / ValueError."""
+    if isinstance(n_neighbors, bool) or not isinstance(n_neighbors, numbers.Integral):
+        raise TypeError(f"n_neighbors must be an int, got {type(n_neighbors).__name__}")
+    n_neighbors = int(n_neighbors)
+    if n_neighbors < 1:
+        raise ValueError(f"n_neighbors must be at least 1, got {n_neighbors}")
+    return n_neighbors
+
+
+def _check_search(queries_shape, data_shape, n_neighbors, exclude_self):
+    """Widths agree, and the data hold ``n_neighbors`` rows for every query."""
+    if queries_shape[1] != data_shape[1]:
+        raise ValueError(
+            f"queries and data must have the same number of features, got "
+            f"{queries_shape[1]} and {data_shape[1]}"
+        )
+    if exclude_self and queries_shape[0] != data_shape[0]:
+        raise ValueError(
+            "exclude_self=True needs as many queries as data rows (query i is data row i), "
+            f"got {queries_shape[0]} and {data_shape[0]}"
+        )
+    available = data_shape[0] - (1 if exclude_self else 0)
+    if n_neighbors > available:
+        raise ValueError(
+            f"n_neighbors={n_neighbors} is larger than the {available} data rows available"
+            + (" (excluding each query itself)" if exclude_self else "")
+        )
 
 
 def _check_embedding(X, name, sparse):

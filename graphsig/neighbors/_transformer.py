@@ -8,6 +8,7 @@ from sklearn.base import BaseEstimator, TransformerMixin, clone
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from .._clone import clone_sharing_graph
 from ._knn import l1_kneighbors
 
 __all__ = ["EMDNeighbors"]
@@ -152,13 +153,7 @@ class EMDNeighbors(TransformerMixin, BaseEstimator):
         self.random_state = random_state
 
     def __sklearn_clone__(self):
-        # the graph is input data, shared by clones rather than deep-copied
-        params = self.get_params(deep=False)
-        graph = params.pop("graph")
-        new = type(self)(graph=graph, **{k: clone(v, safe=False) for k, v in params.items()})
-        if hasattr(self, "_metadata_request"):
-            new._metadata_request = clone(self._metadata_request, safe=False)
-        return new
+        return clone_sharing_graph(self)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -9,6 +9,8 @@ import threading
 import numpy as np
 import scipy.sparse as sp
 
+from ..neighbors._knn import _check_n_neighbors, _check_search
+
 __all__ = ["connect", "embed", "kneighbors"]
 
 _DEFAULT_TIMEOUT = 10.0
@@ -445,32 +447,13 @@ def kneighbors(queries, data=None, n_neighbors=5, *, client=None, exclude_self=F
     """
     dask, _ = _import_dask()
     n_jobs = _check_n_jobs(n_jobs)
-    if isinstance(n_neighbors, bool) or not isinstance(n_neighbors, numbers.Integral):
-        raise TypeError(f"n_neighbors must be an int, got {type(n_neighbors).__name__}")
-    n_neighbors = int(n_neighbors)
-    if n_neighbors < 1:
-        raise ValueError(f"n_neighbors must be at least 1, got {n_neighbors}")
+    n_neighbors = _check_n_neighbors(n_neighbors)
     client = _resolve_client(client, _check_timeout(timeout))
     self_search = data is None
     row_bytes = 8 * (queries.shape[1] if len(getattr(queries, "shape", ())) == 2 else 1)
     Q = _as_row_chunked(queries, "queries", chunk_size, client, row_bytes)
     D = Q if self_search else _as_row_chunked(data, "data", chunk_size, client, row_bytes)
-    if Q.shape[1] != D.shape[1]:
-        raise ValueError(
-            f"queries and data must have the same number of features, got "
-            f"{Q.shape[1]} and {D.shape[1]}"
-        )
-    if exclude_self and Q.shape[0] != D.shape[0]:
-        raise ValueError(
-            "exclude_self=True needs as many queries as data rows (query i is data row i), "
-            f"got {Q.shape[0]} and {D.shape[0]}"
-        )
-    available = D.shape[0] - (1 if exclude_self else 0)
-    if n_neighbors > available:
-        raise ValueError(
-            f"n_neighbors={n_neighbors} is larger than the {available} data rows available"
-            + (" (excluding each query itself)" if exclude_self else "")
-        )
+    _check_search(Q.shape, D.shape, n_neighbors, exclude_self)
     if exclude_self and not self_search and Q.chunks[0] != D.chunks[0]:
         D = D.rechunk({0: Q.chunks[0]})
     q_blocks = Q.to_delayed().ravel()
