@@ -6,6 +6,7 @@ _LAZY = {
     "DiffusionEMD": "graphsig.emd._diffusion_emd",
     "UnbalancedDiffusionEMD": "graphsig.emd._diffusion_emd",
     "exact_emd": "graphsig.emd._exact",
+    "exact_kneighbors": "graphsig.emd._certified",
 }
 
 __getattr__, __dir__, __all__ = attach(__name__, _LAZY)

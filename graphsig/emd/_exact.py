@@ -460,6 +460,28 @@ class _PairSolver:
         self.names = names  # of the two signal sets, for error messages
 
     def solve(self, x_nodes, x_values, x_rows, y_nodes, y_values, y_columns, table, i, j):
+        """The distance between the two signals."""
+        return self._solve(
+            x_nodes, x_values, x_rows, y_nodes, y_values, y_columns, table, i, j, False
+        )[0]
+
+    def solve_dual(self, x_nodes, x_values, x_rows, y_nodes, y_values, y_columns, table, i, j):
+        """The distance and a Kantorovich potential of the pair.
+
+        Returns ``(value, potential)`` with ``potential = (nodes, offsets,
+        floor)`` describing the 1-Lipschitz function ``f(v) = max(max_s
+        (offsets[s] - hops(nodes[s], v)), floor)`` (clipped to
+        ``[-c, c]`` in the unbalanced form), for which ``<f, x - y>`` equals
+        the distance (up to rounding) and ``|<f, x' - y'>|`` bounds the
+        distance of any other pair from below. ``potential`` is None when
+        the two signals are equal.
+        """
+        return self._solve(
+            x_nodes, x_values, x_rows, y_nodes, y_values, y_columns, table, i, j, True
+        )
+
+    def _solve(self, x_nodes, x_values, x_rows, y_nodes, y_values, y_columns, table, i, j,
+               dual):
         # Transport only where the signals differ: a = (x - y)_+, b = (y - x)_+.
         a = x_values.copy()
         b = y_values.copy()
@@ -472,25 +494,29 @@ class _PairSolver:
             b[pos[shared]] -= common
         keep_a = a > 0
         keep_b = b > 0
-        a, rows = a[keep_a], x_rows[keep_a]
+        a, rows, a_nodes = a[keep_a], x_rows[keep_a], x_nodes[keep_a]
         b, cols = b[keep_b], y_columns[keep_b]
         mass_a, mass_b = a.sum(), b.sum()
 
         if self.penalty is None:
             if a.size == 0 or b.size == 0:
-                return 0.0
+                return 0.0, None
             cost = table[np.ix_(rows, cols)].astype(np.float64)
-            if a.size == 1:
-                return float(cost[0] @ b)
-            if b.size == 1:
-                return float(a @ cost[:, 0])
+            if a.size == 1 or b.size == 1:
+                # u = 0 at a single source; u = hops to a single sink
+                if a.size == 1:
+                    return float(cost[0] @ b), (a_nodes, np.zeros(1), -np.inf)
+                return float(a @ cost[:, 0]), (a_nodes, cost[:, 0].copy(), -np.inf)
             # both sides carry the same mass up to rounding; solve at unit mass
-            value = self._emd(a / mass_a, b / mass_b, cost, i, j)
-            return value * 0.5 * (mass_a + mass_b)
+            value, log = self._emd(a / mass_a, b / mass_b, cost, i, j)
+            return value * 0.5 * (mass_a + mass_b), (a_nodes, log["u"], -np.inf)
 
         c = self.penalty
         if a.size == 0 or b.size == 0:
-            return c * (mass_a + mass_b)  # everything is destroyed or created
+            # everything is destroyed or created: the constant potential +-c
+            floor = c if b.size == 0 else -c
+            empty = np.zeros(0, dtype=np.int64)
+            return c * (mass_a + mass_b), (empty, np.zeros(0), floor)
         cost = np.empty((a.size + 1, b.size + 1), dtype=np.float64)
         cost[:-1, :-1] = table[np.ix_(rows, cols)]  # exact integers (or inf) in float64
         np.minimum(cost[:-1, :-1], 2.0 * c, out=cost[:-1, :-1])
@@ -500,7 +526,14 @@ class _PairSolver:
         total = mass_a + mass_b
         source = np.append(a, mass_b) / total
         sink = np.append(b, mass_a) / total
-        return self._emd(source, sink, cost, i, j) * total
+        value, log = self._emd(source, sink, cost, i, j)
+        if not dual:
+            return value * total, None
+        # gauge with the sink dummy's potential at 0: then f = u on the
+        # sources, and the source dummy bounds f from below by u_dummy - c
+        u = log["u"] + log["v"][-1]
+        floor = max(float(u[-1]) - c, float(u[:-1].max()) - 2.0 * c)
+        return value * total, (a_nodes, u[:-1], floor)
 
     def _emd(self, source, sink, cost, i, j):
         _, log = self.ot.emd(
@@ -517,4 +550,4 @@ class _PairSolver:
                 f"and {self.names[1]} row {j} "
                 f"(result code {log['result_code']}: {log['warning']})"
             )
-        return float(log["cost"])
+        return float(log["cost"]), log

@@ -68,6 +68,20 @@ class EMDNeighbors(TransformerMixin, BaseEstimator):
         Clusters searched per query by the approximate search; more is
         slower and recalls more of the exact neighbours. Ignored by the
         exact search.
+    refine : None or "exact", default=None
+        None ranks by the embedding alone. ``"exact"`` returns the exact
+        ``n_neighbors`` nearest signals under the graph EMD (the unbalanced
+        W1 for an :class:`~graphsig.UnbalancedDiffusionEMD` embedding), as
+        :func:`graphsig.exact_emd` defines it, ties ordered by index: the
+        embedding only orders the candidates (its ``n_candidates`` nearest
+        are solved first), and the Kantorovich potential of every exact
+        solve bounds all the other candidates' distances from below, so that
+        candidates that cannot be among the nearest are never solved
+        (:func:`graphsig.emd.exact_kneighbors`). Distances are then exact,
+        in float64. Needs signals, not ``embedding="precomputed"``.
+    n_candidates : int, default=32
+        With ``refine="exact"``: embedding neighbours solved first per query
+        (at least ``n_neighbors``); the answer does not depend on it.
     n_jobs : int, optional
         Threads of the search and of the default embedding (default:
         numba's setting).
@@ -86,6 +100,10 @@ class EMDNeighbors(TransformerMixin, BaseEstimator):
     n_samples_fit_ : int
     n_features_in_ : int
         Width of ``X`` (nodes of the graph, or embedding features).
+    n_exact_solves_ : ndarray of int64 of shape (n_queries,)
+        With ``refine="exact"``: exact EMD problems solved per query by the
+        latest search (``kneighbors``, ``kneighbors_graph``, ``transform``
+        or ``fit_transform``); brute force would solve ``n_samples_fit_``.
 
     See Also
     --------
@@ -127,6 +145,8 @@ class EMDNeighbors(TransformerMixin, BaseEstimator):
         "embedding": [None, StrOptions({"precomputed"}), HasMethods(["fit", "transform"])],
         "algorithm": [StrOptions({"auto", "exact", "approximate"})],
         "n_probes": [Interval(numbers.Integral, 1, None, closed="left")],
+        "refine": [None, StrOptions({"exact"})],
+        "n_candidates": [Interval(numbers.Integral, 1, None, closed="left")],
         "n_jobs": [None, numbers.Integral],
         "random_state": ["random_state"],
     }
@@ -140,6 +160,8 @@ class EMDNeighbors(TransformerMixin, BaseEstimator):
         embedding=None,
         algorithm="auto",
         n_probes=8,
+        refine=None,
+        n_candidates=32,
         n_jobs=None,
         random_state=None,
     ):
@@ -149,6 +171,8 @@ class EMDNeighbors(TransformerMixin, BaseEstimator):
         self.embedding = embedding
         self.algorithm = algorithm
         self.n_probes = n_probes
+        self.refine = refine
+        self.n_candidates = n_candidates
         self.n_jobs = n_jobs
         self.random_state = random_state
 
@@ -183,6 +207,12 @@ class EMDNeighbors(TransformerMixin, BaseEstimator):
         self
         """
         self._validate_params()
+        if self.refine == "exact" and self._precomputed():
+            raise ValueError(
+                'refine="exact" needs the signals to solve exact EMD problems, but '
+                'embedding="precomputed" gives only embeddings; pass the signals and an '
+                "embedding (None or a transformer)"
+            )
         if self._precomputed():
             self.embedder_ = None
         else:
@@ -206,7 +236,37 @@ class EMDNeighbors(TransformerMixin, BaseEstimator):
         self._index = None
         if self.algorithm_ == "approximate":
             self._index = _build_index(emb, self.n_probes, self.random_state, self.n_jobs)
+        self._certified = None
+        if self.refine == "exact":
+            self._certified = self._certified_index(X)
         return self
+
+    def _certified_index(self, X):
+        """The exact search over the training signals (``refine="exact"``)."""
+        from ..emd._certified import CertifiedIndex
+        from ..emd._exact import _check_signals, _normalised
+
+        embedder = self.embedder_
+        penalty = getattr(embedder, "mass_penalty", None)
+        operator = getattr(embedder, "operator_", None)
+        if operator is None:
+            raise TypeError(
+                'refine="exact" needs a graphsig DiffusionEMD or UnbalancedDiffusionEMD '
+                f"embedding (with a fitted operator_), got {type(embedder).__name__}"
+            )
+        signals = _check_signals(X, "X")
+        if penalty is None:
+            signals = _normalised(signals, "X")
+        return CertifiedIndex(operator.adjacency, signals, penalty, 16, 0)
+
+    def _query_signals(self, X):
+        """Validated CSR float64 query signals for the exact search."""
+        from ..emd._exact import _check_signals, _normalised
+
+        signals = _check_signals(X, "X")
+        if self._certified.penalty is None:
+            signals = _normalised(signals, "X")
+        return signals
 
     def _resolve_algorithm(self, n_samples):
         if self.algorithm != "auto":
@@ -283,10 +343,15 @@ class EMDNeighbors(TransformerMixin, BaseEstimator):
                    if query_is_train else "")
             )
         queries = self.fit_embedding_ if query_is_train else self._embed(X, reset=False)
-        distances, indices = self._search(queries, n_neighbors, query_is_train)
+        signals = None
+        if self._certified is not None:
+            signals = self._certified.signals if query_is_train else self._query_signals(X)
+        distances, indices = self._search(queries, n_neighbors, query_is_train, signals)
         return (distances, indices) if return_distance else indices
 
-    def _search(self, queries, n_neighbors, exclude_self):
+    def _search(self, queries, n_neighbors, exclude_self, signals=None):
+        if self._certified is not None:
+            return self._exact_search(queries, n_neighbors, exclude_self, signals)
         if self.algorithm_ == "exact":
             distances, indices = l1_kneighbors(
                 queries, self.fit_embedding_, n_neighbors, n_jobs=self.n_jobs,
@@ -296,6 +361,28 @@ class EMDNeighbors(TransformerMixin, BaseEstimator):
             distances, indices = self._index.query(queries, n_neighbors, exclude_self)
         dtype = _dtype_of(self.fit_embedding_)
         return distances.astype(dtype, copy=False), indices
+
+    def _exact_search(self, queries, n_neighbors, exclude_self, signals):
+        """Exact EMD neighbours, candidates ordered by the embedding search."""
+        from ..emd._certified import search
+
+        from ..emd._exact import _check_n_jobs
+
+        n_first = min(max(self.n_candidates, n_neighbors),
+                      self.n_samples_fit_ - (1 if exclude_self else 0))
+        if self.algorithm_ == "exact":
+            _, order = l1_kneighbors(
+                queries, self.fit_embedding_, n_first, n_jobs=self.n_jobs,
+                exclude_self=exclude_self,
+            )
+        else:
+            _, order = self._index.query(queries, n_first, exclude_self)
+        n_jobs = 1 if self.n_jobs is None else _check_n_jobs(self.n_jobs)
+        distances, indices, n_solves = search(
+            self._certified, signals, n_neighbors, order, exclude_self, n_jobs
+        )
+        self.n_exact_solves_ = n_solves
+        return distances, indices
 
     def kneighbors_graph(self, X=None, n_neighbors=None, mode="connectivity"):
         """Sparse graph of the nearest training samples of each query.
@@ -369,7 +456,8 @@ class EMDNeighbors(TransformerMixin, BaseEstimator):
                 f"Expected n_neighbors <= n_samples_fit, but n_neighbors = {n_neighbors}, "
                 f"n_samples_fit = {self.n_samples_fit_}"
             )
-        distances, indices = self._search(self.fit_embedding_, n_neighbors, False)
+        signals = None if self._certified is None else self._certified.signals
+        distances, indices = self._search(self.fit_embedding_, n_neighbors, False, signals)
         n_queries = indices.shape[0]
         values = distances.ravel() if add_one else np.ones(indices.size, dtype=distances.dtype)
         indptr = np.arange(0, indices.size + 1, n_neighbors, dtype=np.int64)
