@@ -11,6 +11,9 @@ _LAZY = {
     "load_pbmc68k": "graphsig.datasets._pbmc",
     # synthetic signals on graphs
     "make_clustered_signals": "graphsig.datasets._signals",
+    # synthetic ontologies (polyhierarchies) and annotations on them
+    "make_polyhierarchy": "graphsig.datasets._ontology",
+    "make_annotation_signals": "graphsig.datasets._ontology",
     # task generators for the learning-dynamics models
     "make_shifted_moons": "graphsig.datasets._dynamics_tasks",
     "make_colored_digits": "graphsig.datasets._dynamics_tasks",
