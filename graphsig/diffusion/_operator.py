@@ -7,7 +7,7 @@ from contextlib import contextmanager
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.special import bdtr, gammaln
+from scipy.special import bdtr, betainc
 
 from ..graphs import as_adjacency, connected_components
 
@@ -20,8 +20,96 @@ __all__ = [
 
 _DEFAULT_MAX_MEMORY = 512 * 2**20
 
+# Largest Chebyshev degree (= sparse products per batch of signals) a diffusion
+# may use: it admits 2**24 lazy steps (walks spreading ~2,900 hops; degree 15,789
+# at the default tol, 2**25 needs 22,329) with a coefficient table below 7 MB.
+MAX_CHEBYSHEV_DEGREE = 20_000
 
-def lazy_walk_chebyshev(times, tol=1e-7):
+# Longest time accepted at all, 2**MAX_SCALE lazy steps (DiffusionEMD's max_scale
+# range), refused before any work; shorter times are bounded by the degree limit.
+MAX_SCALE = 40
+MAX_TIME = 2**MAX_SCALE
+
+# bdtr takes a C int number of trials and returns NaN beyond it
+_BDTR_MAX_TRIALS = 2**31 - 1
+
+
+def _tail(t, m):
+    """Truncation error of degree ``m`` at time ``t``: ``sum_{k > m} c_k``.
+
+    It equals ``2 P(Binomial(2t, 1/2) <= t - m - 1)``. ``bdtr`` takes a C int
+    number of trials and returns NaN beyond ``2**31 - 1`` of them; longer times
+    use the regularised incomplete beta function, the same probability
+    ``I_{1/2}(t + m + 1, t - m)``, which is accurate for any size.
+    """
+    if m >= t:
+        return 0.0
+    if 2 * t <= _BDTR_MAX_TRIALS:
+        return 2.0 * float(bdtr(t - m - 1, 2 * t, 0.5))
+    return 2.0 * float(betainc(float(t + m + 1), float(t - m), 0.5))
+
+
+def _hoeffding_degree(t, tol):
+    """A degree that always suffices at time ``t``: at most ``min(t, ~sqrt(t log(4 / tol)))``.
+
+    By Hoeffding's inequality the tail is at most ``2 exp(-(m + 1)^2 / t)``,
+    which is ``<= tol / 2`` once ``m + 1 >= sqrt(t log(4 / tol))``; one more
+    term covers the rounding of the square root.
+    """
+    return min(t, math.ceil(math.sqrt(t * (math.log(4.0) - math.log(tol)))))
+
+
+def _chebyshev_degree(t, tol):
+    """Smallest degree whose tail at time ``t`` is at most ``tol / 2``.
+
+    Bisection on ``[0, _hoeffding_degree(t, tol)]``, which holds the answer,
+    so the degree never exceeds the Hoeffding bound (it never falls back to
+    ``t`` itself), whatever the precision of the tail.
+    """
+    lo = 0
+    hi = _hoeffding_degree(t, tol)
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if _tail(t, mid) <= tol / 2:
+            hi = mid
+        else:
+            lo = mid + 1
+    return lo
+
+
+def _round_up(x, digits=2):
+    """``x`` rounded up to ``digits`` significant digits (for messages)."""
+    step = 10.0 ** (math.floor(math.log10(x)) - digits + 1)
+    return math.ceil(x / step) * step
+
+
+def _too_long_message(t, tol, degree, max_degree, approximate=False):
+    """Why time ``t`` is refused, and the settings that would fit."""
+    fits = [k for k in range(MAX_SCALE + 1) if _chebyshev_degree(2**k, tol) <= max_degree]
+    largest = max(fits) if fits else None
+    about = "about " if approximate else ""
+    text = (
+        f"diffusing {t} lazy steps at tol={tol:g} needs a Chebyshev expansion of degree "
+        f"{about}{degree}, i.e. as many sparse products per batch of signals, above the "
+        f"limit of {max_degree} ("
+        + ("MAX_CHEBYSHEV_DEGREE" if max_degree == MAX_CHEBYSHEV_DEGREE else "max_degree")
+        + "); "
+    )
+    if largest is not None:
+        text += (
+            f"use times up to 2**{largest} = {2**largest} steps (max_scale={largest}, "
+            f"degree {_chebyshev_degree(2**largest, tol)})"
+        )
+    else:
+        text += "no dyadic time fits this limit"
+    # degree <= max_degree exactly when the tail of degree max_degree is <= tol / 2
+    need = 2.0 * _tail(t, max_degree) if t <= MAX_TIME else math.inf
+    if 0.0 < need < 1.0:
+        text += f", or a larger tol (at least {_round_up(need):.2g} for these times)"
+    return text
+
+
+def lazy_walk_chebyshev(times, tol=1e-7, *, max_degree=None):
     """Chebyshev coefficients of the lazy random walk at several times.
 
     The lazy walk ``((I + S) / 2)^t`` with ``S`` symmetric and spectrum in
@@ -36,21 +124,36 @@ def lazy_walk_chebyshev(times, tol=1e-7):
     at most the tail sum ``sum_{k > m} c_k``. The degree returned is the
     smallest for which every tail is at most ``tol / 2``: it equals ``max(times)``
     (the expansion is then exact) for short times and grows like
-    ``sqrt(t log(1 / tol))`` for long ones, so long diffusions cost far fewer
-    sparse products than repeated multiplication. Each truncated expansion is
-    rescaled to keep ``f_t(1) = 1``, so that diffusion preserves mass to
-    rounding; the degree is chosen so that the error stays at most ``tol``.
+    ``sqrt(t log(1 / tol))`` for long ones (it is at most
+    ``ceil(sqrt(t log(4 / tol)))`` by Hoeffding's inequality), so long
+    diffusions cost far fewer sparse products than repeated multiplication.
+    Each truncated expansion is rescaled to keep ``f_t(1) = 1``, so that
+    diffusion preserves mass to rounding; the degree is chosen so that the
+    error stays at most ``tol``.
+
+    A diffusion costs one sparse product per degree and batch of signals:
+    times longer than ``MAX_TIME`` steps, or needing a degree above
+    ``max_degree``, are refused.
 
     Parameters
     ----------
     times : sequence of int
-        Nonnegative numbers of lazy steps.
+        Nonnegative numbers of lazy steps, at most ``MAX_TIME`` (``2**40``).
     tol : float, default=1e-7
         Largest truncation error (operator norm) allowed at any time.
+    max_degree : int, optional
+        Largest degree allowed (default ``MAX_CHEBYSHEV_DEGREE``).
 
     Returns
     -------
     coef : ndarray of shape (n_terms, n_times), float64
+
+    Raises
+    ------
+    ValueError
+        If a time exceeds ``MAX_TIME`` or needs a degree above ``max_degree``;
+        the message gives the degree needed and the longest dyadic time (the
+        ``max_scale``) and the ``tol`` that fit.
 
     Examples
     --------
@@ -58,45 +161,55 @@ def lazy_walk_chebyshev(times, tol=1e-7):
     >>> coef = lazy_walk_chebyshev([0, 1, 2])
     >>> coef.round(3).tolist()
     [[1.0, 0.5, 0.375], [0.0, 0.5, 0.5], [0.0, 0.0, 0.125]]
+    >>> lazy_walk_chebyshev([2**16]).shape  # degree ~ sqrt(t log(1 / tol)), not t
+    (988, 1)
     """
     raw = np.asarray(times)
     if raw.ndim != 1 or raw.size == 0:
         raise ValueError("times must be a non-empty 1-D sequence of nonnegative integers")
     if raw.dtype.kind not in "iuf" or not np.all(np.isfinite(raw)) or np.any(raw != np.round(raw)):
         raise ValueError(f"times must be nonnegative integers, got {raw.tolist()}")
-    times = raw.astype(np.int64)
-    if (times < 0).any():
+    if (raw < 0).any():
         raise ValueError(f"times must be nonnegative integers, got {raw.tolist()}")
     if not (0 < tol < 1):
         raise ValueError(f"tol must be in (0, 1), got {tol!r}")
-    # degree needed by each time: the tail sum_{k > m} c_k equals
-    # 2 P(Binomial(2t, 1/2) <= t - m - 1); find the smallest m by bisection
-    degree = 0
-    for t in times:
-        t = int(t)
-        lo, hi = 0, t
-        while lo < hi:
-            mid = (lo + hi) // 2
-            if 2.0 * bdtr(t - mid - 1, 2 * t, 0.5) <= tol / 2:
-                hi = mid
-            else:
-                lo = mid + 1
-        degree = max(degree, lo)
+    max_degree = MAX_CHEBYSHEV_DEGREE if max_degree is None else int(max_degree)
+    longest = raw.max()
+    if longest > MAX_TIME:
+        # refused before any work (and before a cast to int64 could overflow)
+        t = int(longest)
+        raise ValueError(
+            f"times above MAX_TIME = 2**{MAX_SCALE} = {MAX_TIME} lazy steps are not supported; "
+            + _too_long_message(t, tol, _hoeffding_degree(t, tol), max_degree, approximate=True)
+        )
+    times = raw.astype(np.int64)
+    # degree needed by each time: the smallest m whose tail is <= tol / 2
+    degree, worst = 0, 0
+    for t in np.unique(times):
+        m = _chebyshev_degree(int(t), tol)
+        if m > degree:
+            degree, worst = m, int(t)
+    if degree > max_degree:
+        raise ValueError(_too_long_message(worst, tol, degree, max_degree))
     coef = np.zeros((degree + 1, times.size))
     for j, t in enumerate(times):
         t = int(t)
-        kk = np.arange(min(t, degree) + 1)
-        log_c = gammaln(2 * t + 1) - gammaln(t - kk + 1) - gammaln(t + kk + 1) - 2 * t * math.log(2.0)
-        c = np.exp(log_c)
+        n_terms = min(t, degree) + 1
+        # c_{k+1} / c_k = (t - k) / (t + k + 1): log-ratios summed from c_0 are
+        # accurate for any t, whereas gammaln(2t + 1) - ... loses about
+        # t log(t) * 2**-52 (relative error 1e-7 at t = 2**24, beyond tol)
+        k = np.arange(n_terms - 1, dtype=np.float64)
+        log_ratio = np.log1p(-(2.0 * k + 1.0) / (t + k + 1.0))
+        c = np.exp(np.concatenate(([0.0], np.cumsum(log_ratio))))
         c[1:] *= 2.0
         # rescaled so that f_t(1) = 1 exactly: mass is preserved to rounding;
         # the tail (<= tol / 2) and the rescaling together err by <= tol
-        coef[: kk.size, j] = c / c.sum()
+        coef[:n_terms, j] = c / c.sum()
     return coef
 
 
 def dyadic_times(max_scale):
-    """Diffusion times ``0, 1, 2, 4, ..., 2**max_scale``.
+    """Diffusion times ``0, 1, 2, 4, ..., 2**max_scale``, with ``max_scale <= MAX_SCALE`` (40).
 
     Examples
     --------
@@ -104,11 +217,23 @@ def dyadic_times(max_scale):
     >>> dyadic_times(3).tolist()
     [0, 1, 2, 4, 8]
     """
-    if isinstance(max_scale, bool) or int(max_scale) != max_scale:
+    try:
+        ok = not isinstance(max_scale, bool) and int(max_scale) == max_scale
+    except (TypeError, ValueError, OverflowError):
+        ok = False
+    if not ok:
         raise ValueError(f"max_scale must be an integer, got {max_scale!r}")
     max_scale = int(max_scale)
     if max_scale < 0:
         raise ValueError(f"max_scale must be >= 0, got {max_scale}")
+    if max_scale > MAX_SCALE:
+        fits = max(k for k in range(MAX_SCALE + 1)
+                   if _chebyshev_degree(2**k, 1e-7) <= MAX_CHEBYSHEV_DEGREE)
+        raise ValueError(
+            f"max_scale must be <= {MAX_SCALE} (times up to 2**{MAX_SCALE} lazy steps), "
+            f"got {max_scale}; the diffusion itself allows max_scale up to {fits} at the "
+            f"default tol=1e-07 (MAX_CHEBYSHEV_DEGREE = {MAX_CHEBYSHEV_DEGREE} sparse products)"
+        )
     return np.array([0] + [2**k for k in range(max_scale + 1)], dtype=np.int64)
 
 
@@ -317,9 +442,29 @@ class DiffusionOperator:
         return self._diameter
 
     def batch_size(self, n_times, dtype, max_memory=None):
-        """Number of signals per block so that work arrays fit ``max_memory``."""
+        """Number of signals per block so that work arrays fit ``max_memory``.
+
+        A signal's work arrays in :meth:`diffuse_block` are ``n_times + 4``
+        vectors over the nodes (the diffusions, three recurrence terms and the
+        scaled input). The result is at least 1, even when one signal exceeds
+        ``max_memory``: its work is then about one row of the embedding the
+        caller stores anyway (``n_times`` vectors over the nodes), so a
+        smaller budget cannot be met by any batching (with dyadic times there
+        are at most ``MAX_SCALE + 2`` of them, so that row stays bounded).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from graphsig.graphs import path_graph
+        >>> from graphsig.diffusion import DiffusionOperator
+        >>> op = DiffusionOperator(path_graph(1000))
+        >>> op.batch_size(10, np.float64, max_memory=2**20)  # 112 kB per signal
+        9
+        >>> op.batch_size(10, np.float64, max_memory=1)  # never 0
+        1
+        """
         max_memory = _DEFAULT_MAX_MEMORY if max_memory is None else int(max_memory)
-        per_signal = (n_times + 4) * self.n_nodes * np.dtype(dtype).itemsize
+        per_signal = max(1, (int(n_times) + 4) * self.n_nodes * np.dtype(dtype).itemsize)
         return int(max(1, max_memory // per_signal))
 
     def _restricted_arrays(self, dtype, nodes):
