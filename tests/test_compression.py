@@ -120,11 +120,22 @@ def test_clustered_signals_bad_arguments(kwargs, message):
         make_clustered_signals(grid_graph(10, 10), **{"n_signals": 5, **kwargs})
 
 
-def test_auto_scale_on_a_large_graph_warns(monkeypatch):
-    import graphsig.emd._diffusion_emd as module
+def test_auto_scale_is_capped_by_ball_growth(monkeypatch):
+    import graphsig.emd._plan as plan
 
-    monkeypatch.setattr(module, "_LARGE_GRAPH", 100)
-    X = np.zeros((4, 200))
-    X[np.arange(4), [0, 50, 100, 199]] = 1.0
-    with pytest.warns(UserWarning, match="max_scale=6"):
-        DiffusionEMD(path_graph(200), n_calibration_signals=0).fit(X)
+    # a grid whose balls of radius 8 exceed the budget: the diffusion stops
+    # below the reach of the graph, and no trees are used
+    monkeypatch.setattr(plan, "BALL_BUDGET", 100)
+    graph = grid_graph(40, 40)
+    X, _ = make_clustered_signals(graph, 30, random_state=0)
+    est = DiffusionEMD(graph, n_calibration_signals=8).fit(X)
+    assert est.plan_["kind"] == "local"
+    assert est.max_scale_ < est.plan_["reach_scale"]
+    assert est.n_trees_ == 0 and est.tree_weight_ == 0.0
+    # balls of radius degree(2^max_scale) are within the budget
+    from graphsig.diffusion._operator import _chebyshev_degree
+
+    radius = _chebyshev_degree(2**est.max_scale_, est.tol)
+    assert 2 * radius * (radius + 1) + 1 <= 100  # ball of a 4-neighbour grid
+    E = est.transform(X)
+    assert sp.issparse(E) and E.shape[0] == 30

@@ -232,7 +232,7 @@ def test_output_shape_and_feature_names():
     graph, X = contract_data()
     est = DiffusionEMD(graph, n_jobs=1, compression=1).fit(X)
     E = est.transform(X[:5])
-    n_blocks = len(est.times_) + est.n_trees
+    n_blocks = len(est.times_) + est.n_trees_
     assert E.shape == (5, n_blocks * 30)
     assert est.n_features_out_ == n_blocks * 30
     assert est.n_features_in_ == 30
@@ -242,7 +242,7 @@ def test_output_shape_and_feature_names():
     assert names[0] == "t0_1_node0"
     last_diffusion = len(est.times_) * 30 - 1
     assert names[last_diffusion] == f"t{est.times_[-1]}_node29"
-    assert names[-1] == f"tree{est.n_trees - 1}_node29"
+    assert names[-1] == f"tree{est.n_trees_ - 1}_node29"
 
 
 def test_transform_before_fit():

@@ -3,7 +3,6 @@
 import hashlib
 import numbers
 import threading
-import warnings
 from collections import OrderedDict
 
 import numpy as np
@@ -17,6 +16,7 @@ from .._signals import check_signal_values, dense_rows
 from ..diffusion import DiffusionOperator, dyadic_times, lazy_walk_chebyshev
 from ..diffusion._operator import _numba_threads, _parallel_chunks
 from ..graphs import as_adjacency, check_connected
+from ._plan import graph_profile, plan_blocks
 
 __all__ = ["DiffusionEMD", "UnbalancedDiffusionEMD"]
 
@@ -28,10 +28,6 @@ __all__ = ["DiffusionEMD", "UnbalancedDiffusionEMD"]
 _OPERATORS = OrderedDict()
 _OPERATORS_LOCK = threading.Lock()
 _OPERATORS_MAX = 4
-
-# max_scale="auto" warns above this scale on graphs of at least this many nodes
-_LARGE_SCALE = 12
-_LARGE_GRAPH = 100_000
 
 # share of the trees when it cannot be fitted (no calibration pairs)
 _DEFAULT_TREE_WEIGHT = 0.3
@@ -153,18 +149,19 @@ class _BaseDiffusionEMD(TransformerMixin, BaseEstimator):
                 "nodes; X must have shape (n_signals, n_nodes)"
             )
         self.operator_ = _operator_for(adjacency, self.anisotropy, self.weighted)
+        # which blocks, from measured properties of the graph (see _plan)
+        self.graph_profile_ = graph_profile(
+            adjacency, self.operator_.diameter, random_state=_seed(self.random_state)
+        )
+        self.plan_ = plan_blocks(self.graph_profile_, tol=self.tol, has_trees=self._balanced)
+        auto_trees = getattr(self, "n_trees", None) == "auto"
+        self.n_trees_ = self._resolve_n_trees(self.plan_)
+        # trees alone where the plan says so and the trees' share is not set
+        self._diffusion = not (
+            auto_trees and not self.plan_["diffusion"] and self.tree_weight == "auto"
+        )
         if self.max_scale == "auto":
-            # a lazy walk spreads about sqrt(t / 2) hops in t steps: reach the diameter
-            diameter = max(1, self.operator_.diameter)
-            self.max_scale_ = int(np.ceil(np.log2(2.0 * diameter**2)))
-            if self.max_scale_ > _LARGE_SCALE and self._n_nodes >= _LARGE_GRAPH:
-                warnings.warn(
-                    f"max_scale='auto' diffuses {2 ** self.max_scale_} steps on this graph of "
-                    f"{self._n_nodes} nodes (diameter about {diameter} hops), which is slow; "
-                    "for nearest neighbours a local diffusion such as max_scale=6 with "
-                    "n_trees=0 is usually enough (see docs/large-graphs.md)",
-                    stacklevel=2,
-                )
+            self.max_scale_ = int(self.plan_["max_scale"])
         else:
             self.max_scale_ = int(self.max_scale)
         self._build_trees(adjacency)
@@ -177,6 +174,9 @@ class _BaseDiffusionEMD(TransformerMixin, BaseEstimator):
         return self
 
     def _n_trees(self):
+        return 0
+
+    def _resolve_n_trees(self, plan):
         return 0
 
     def _build_trees(self, adjacency):
@@ -301,7 +301,8 @@ class _BaseDiffusionEMD(TransformerMixin, BaseEstimator):
             n_jobs=-1 if self.n_jobs is None else self.n_jobs,
         )
         emb = self._embed(
-            X[rows], balanced=True, diffusion_scale=1.0, tree_scale=1.0, calibrating=True
+            X[rows], balanced=True, diffusion_scale=1.0 if self._diffusion else 0.0,
+            tree_scale=1.0, calibrating=True,
         ).astype(np.float64)
         split = self._n_diffusion_columns
         scales, approxes = [], []
@@ -352,6 +353,9 @@ class _BaseDiffusionEMD(TransformerMixin, BaseEstimator):
         if self._n_trees() == 0:
             self.tree_weight_ = 0.0
             return
+        if not self._diffusion:
+            self.tree_weight_ = 1.0
+            return
         if self.tree_weight != "auto":
             self.tree_weight_ = float(self.tree_weight)
             return
@@ -396,12 +400,17 @@ class _BaseDiffusionEMD(TransformerMixin, BaseEstimator):
             if balanced:
                 block /= block.sum(axis=1, keepdims=True)
             block = np.ascontiguousarray(block.T)
-            diffused = self.operator_.diffuse_block(
-                block, self._coef, n_jobs=self.n_jobs, rescale=False
-            )
             penalty = 0.0 if balanced else float(self.mass_penalty)
             with _numba_threads(self.n_jobs):
-                assemble_blocks(diffused, weights, scale_out, dtype.type(last), penalty, out, start)
+                if diffusion_scale == 0:  # trees alone
+                    out[start:stop, : n_times * n_nodes] = 0
+                else:
+                    diffused = self.operator_.diffuse_block(
+                        block, self._coef, n_jobs=self.n_jobs, rescale=False
+                    )
+                    assemble_blocks(
+                        diffused, weights, scale_out, dtype.type(last), penalty, out, start
+                    )
                 if n_trees:
                     tree_blocks(
                         self._tree_orders, self._tree_parents, block, per_tree, out, start,
@@ -428,10 +437,12 @@ class _BaseDiffusionEMD(TransformerMixin, BaseEstimator):
         scales = {
             "balanced": balanced, "diffusion_scale": diffusion_scale, "tree_scale": tree_scale,
         }
-        if not sp.issparse(X) or calibrating:
+        if not sp.issparse(X):
             return self._embed_cells(X, show_progress=not calibrating, **scales)
         if X.nnz <= _LOCAL_DENSITY * X.shape[0] * X.shape[1]:
-            return self._embed_local(X, **scales)
+            return self._embed_local(X, show_progress=not calibrating, **scales)
+        if calibrating:
+            return self._embed_cells(X, show_progress=False, **scales)
         # signals that cover much of the graph: the whole-graph path, stored sparse
         return sp.csr_matrix(self._embed_cells(X, show_progress=True, **scales))
 
@@ -453,15 +464,20 @@ class _BaseDiffusionEMD(TransformerMixin, BaseEstimator):
             if balanced:
                 block /= block.sum(axis=1, keepdims=True)
             block = np.ascontiguousarray(block.T)
-            diffused = self.operator_.diffuse_block(
-                block, self._coef, n_jobs=self.n_jobs, rescale=True
-            )
-            parts = []
-            for values, level in zip(
-                _weighted_blocks(diffused, weights, last, balanced), self.block_levels_
-            ):
-                parts.append(self._aggregation(level, dtype) @ values if level > 0 else values)
-            del diffused
+            if diffusion_scale == 0:  # trees alone
+                parts = [np.zeros((self._n_diffusion_columns, stop - start), dtype=dtype)]
+            else:
+                diffused = self.operator_.diffuse_block(
+                    block, self._coef, n_jobs=self.n_jobs, rescale=True
+                )
+                parts = []
+                for values, level in zip(
+                    _weighted_blocks(diffused, weights, last, balanced), self.block_levels_
+                ):
+                    parts.append(
+                        self._aggregation(level, dtype) @ values if level > 0 else values
+                    )
+                del diffused
             if n_trees:
                 merged = np.zeros((self._tree_counts.size, stop - start), dtype=dtype)
                 masses = np.empty_like(block)
@@ -504,7 +520,7 @@ class _BaseDiffusionEMD(TransformerMixin, BaseEstimator):
             return np.argsort(anchor, kind="stable")
         return np.lexsort(keys)
 
-    def _embed_local(self, X, *, balanced, diffusion_scale, tree_scale):
+    def _embed_local(self, X, *, balanced, diffusion_scale, tree_scale, show_progress=True):
         """Compressed embedding of sparse signals, diffused on their neighbourhoods.
 
         A Chebyshev expansion of degree ``m`` moves mass at most ``m`` hops,
@@ -512,7 +528,7 @@ class _BaseDiffusionEMD(TransformerMixin, BaseEstimator):
         hops of their supports (the whole graph when that is most of it).
         Signals are batched in :meth:`_locality_order`. Returns CSR.
         """
-        from ..diffusion._kernels import ball_nodes, sparse_subtree_masses
+        from ..diffusion._kernels import ball_nodes
 
         dtype = X.dtype
         n_signals, n_nodes = X.shape
@@ -539,9 +555,15 @@ class _BaseDiffusionEMD(TransformerMixin, BaseEstimator):
             X = sp.csr_matrix(sp.diags(1.0 / mass) @ X, dtype=dtype)
         batch = min(op.batch_size(n_times + 1, dtype, self.max_memory), 256)
         rows_all, cols_all, vals_all = [], [], []
-        for start, stop in self._batches(n_signals, batch, show=True):
+        for start, stop in self._batches(n_signals, batch, show=show_progress):
             sub = X[start:stop]
             width = stop - start
+            if diffusion_scale == 0 and n_trees:  # trees alone
+                self._local_tree_entries(
+                    sub, start, per_tree, column_of, scratch_mass, scratch_touched, dtype,
+                    rows_all, cols_all, vals_all,
+                )
+                continue
             support = np.unique(sub.indices).astype(np.int64)
             active = ball_nodes(full.indptr, full.indices, support, degree, seen)
             if active.size > n_nodes // 2:  # most of the graph: diffuse on all of it
@@ -577,15 +599,10 @@ class _BaseDiffusionEMD(TransformerMixin, BaseEstimator):
                 vals_all.append(values[r, c])
             del diffused
             if n_trees:
-                for t in range(n_trees):
-                    r, c, v = sparse_subtree_masses(
-                        sub.indptr.astype(np.int64), sub.indices.astype(np.int64),
-                        sub.data.astype(np.float64), per_tree, self._tree_parents[t],
-                        column_of[t], scratch_mass, scratch_touched,
-                    )
-                    rows_all.append(start + r)
-                    cols_all.append(c)
-                    vals_all.append(v.astype(dtype))
+                self._local_tree_entries(
+                    sub, start, per_tree, column_of, scratch_mass, scratch_touched, dtype,
+                    rows_all, cols_all, vals_all,
+                )
         if rows_all:
             rows = np.concatenate(rows_all)
             cols = np.concatenate(cols_all)
@@ -600,6 +617,23 @@ class _BaseDiffusionEMD(TransformerMixin, BaseEstimator):
         )
         out.sort_indices()
         return out
+
+    def _local_tree_entries(self, sub, start, per_tree, column_of, scratch_mass,
+                            scratch_touched, dtype, rows_all, cols_all, vals_all):
+        """Tree coordinates of a batch of sparse signals, along their root paths."""
+        from ..diffusion._kernels import sparse_subtree_masses
+
+        indptr = sub.indptr.astype(np.int64)
+        indices = sub.indices.astype(np.int64)
+        data = sub.data.astype(np.float64)
+        for t in range(self._n_trees()):
+            r, c, v = sparse_subtree_masses(
+                indptr, indices, data, per_tree, self._tree_parents[t], column_of[t],
+                scratch_mass, scratch_touched,
+            )
+            rows_all.append(start + r)
+            cols_all.append(c)
+            vals_all.append(v.astype(dtype))
 
     def _block_weights(self, scale, balanced):
         """Weights of the difference blocks and of the coarsest block."""
@@ -711,6 +745,11 @@ def _mean_displacement(operator, adjacency, times, rng, n_jobs=None, n_sources=3
     diracs[np.arange(sources.size), sources] = 1.0
     diffused = operator.diffuse(diracs, times, n_jobs=n_jobs)
     return (diffused * hops[None]).sum(axis=2).mean(axis=1)
+
+
+def _seed(random_state):
+    """An integer seed for the graph measurements (0 unless an int is given)."""
+    return int(random_state) if isinstance(random_state, numbers.Integral) else 0
 
 
 def _is_graph_factory(graph):
@@ -885,7 +924,7 @@ class DiffusionEMD(_BaseDiffusionEMD):
     _balanced = True
     _parameter_constraints = {
         **_BaseDiffusionEMD._parameter_constraints,
-        "n_trees": [Interval(numbers.Integral, 0, None, closed="left")],
+        "n_trees": [StrOptions({"auto"}), Interval(numbers.Integral, 0, None, closed="left")],
         "tree_weight": [StrOptions({"auto"}), Interval(numbers.Real, 0, 1, closed="both")],
     }
 
@@ -893,7 +932,7 @@ class DiffusionEMD(_BaseDiffusionEMD):
         self,
         graph=None,
         *,
-        n_trees=8,
+        n_trees="auto",
         tree_weight="auto",
         max_scale="auto",
         alpha=0.5,
@@ -923,8 +962,12 @@ class DiffusionEMD(_BaseDiffusionEMD):
         self.random_state = random_state
 
 
+    def _resolve_n_trees(self, plan):
+        n_trees = plan["n_trees"] if self.n_trees == "auto" else int(self.n_trees)
+        return n_trees if self.tree_weight == "auto" or self.tree_weight > 0 else 0
+
     def _n_trees(self):
-        return int(self.n_trees) if self.tree_weight == "auto" or self.tree_weight > 0 else 0
+        return self.n_trees_
 
 
 class UnbalancedDiffusionEMD(_BaseDiffusionEMD):
