@@ -246,9 +246,13 @@ class _BaseDiffusionEMD(TransformerMixin, BaseEstimator):
         self._block_widths = self.pyramid_.n_cells[levels]
         self._n_diffusion_columns = int(self._block_widths.sum())
         if n_trees:
-            self._tree_column_of, self._tree_counts = _merged_subtrees(
-                self._tree_orders, self._tree_parents
-            )
+            if getattr(self, "_merged_from", None) is not self._tree_parents:
+                # once per set of trees (the layout is set again when the
+                # diffusion times change)
+                self._tree_column_of, self._tree_counts = _merged_subtrees(
+                    self._tree_orders, self._tree_parents
+                )
+                self._merged_from = self._tree_parents
             tree_width = self._tree_counts.size
         else:
             self._tree_column_of = np.zeros((0, n), dtype=np.int64)
@@ -554,15 +558,19 @@ class _BaseDiffusionEMD(TransformerMixin, BaseEstimator):
             mass = np.asarray(X.sum(axis=1), dtype=np.float64).ravel()
             X = sp.csr_matrix(sp.diags(1.0 / mass) @ X, dtype=dtype)
         batch = min(op.batch_size(n_times + 1, dtype, self.max_memory), 256)
-        rows_all, cols_all, vals_all = [], [], []
+        local = np.full(n_nodes, -1, dtype=np.int64)  # reset after each batch
+        parts = []
         for start, stop in self._batches(n_signals, batch, show=show_progress):
             sub = X[start:stop]
             width = stop - start
+            rows_all, cols_all, vals_all = [], [], []
             if diffusion_scale == 0 and n_trees:  # trees alone
                 self._local_tree_entries(
-                    sub, start, per_tree, column_of, scratch_mass, scratch_touched, dtype,
+                    sub, per_tree, column_of, scratch_mass, scratch_touched, dtype,
                     rows_all, cols_all, vals_all,
                 )
+                parts.append(_batch_rows(rows_all, cols_all, vals_all, width,
+                                         self.n_features_out_, dtype))
                 continue
             support = np.unique(sub.indices).astype(np.int64)
             active = ball_nodes(full.indptr, full.indices, support, degree, seen)
@@ -570,9 +578,9 @@ class _BaseDiffusionEMD(TransformerMixin, BaseEstimator):
                 active = np.arange(n_nodes, dtype=np.int64)
                 nodes, node = None, sub.indices
             else:
-                local = np.full(n_nodes, -1, dtype=np.int64)
                 local[active] = np.arange(active.size)
                 nodes, node = active, local[sub.indices]
+                local[active] = -1
             n_active = active.size
             block = np.zeros((n_active, width), dtype=dtype)
             block[node, np.repeat(np.arange(width), np.diff(sub.indptr))] = sub.data
@@ -594,31 +602,28 @@ class _BaseDiffusionEMD(TransformerMixin, BaseEstimator):
                 else:
                     cells = active
                 r, c = np.nonzero(values)
-                rows_all.append(start + c.astype(np.int64))
+                rows_all.append(c.astype(np.int64))
                 cols_all.append(offsets[k] + cells[r])
                 vals_all.append(values[r, c])
             del diffused
             if n_trees:
                 self._local_tree_entries(
-                    sub, start, per_tree, column_of, scratch_mass, scratch_touched, dtype,
+                    sub, per_tree, column_of, scratch_mass, scratch_touched, dtype,
                     rows_all, cols_all, vals_all,
                 )
-        if rows_all:
-            rows = np.concatenate(rows_all)
-            cols = np.concatenate(cols_all)
-            vals = np.concatenate(vals_all)
-        else:
-            rows = cols = np.zeros(0, dtype=np.int64)
-            vals = np.zeros(0, dtype=dtype)
-        # back to the caller's order: row i of the sorted signals is signal order[i]
-        # duplicates (a merged subtree met in several trees) are summed
-        out = sp.csr_matrix(
-            (vals, (order[rows], cols)), shape=(n_signals, self.n_features_out_), dtype=dtype
+            parts.append(_batch_rows(rows_all, cols_all, vals_all, width,
+                                     self.n_features_out_, dtype))
+        out = sp.vstack(parts, format="csr", dtype=dtype) if parts else sp.csr_matrix(
+            (0, self.n_features_out_), dtype=dtype
         )
+        # back to the caller's order: row i of the sorted signals is signal order[i]
+        inverse = np.empty_like(order)
+        inverse[order] = np.arange(order.size)
+        out = out[inverse]
         out.sort_indices()
         return out
 
-    def _local_tree_entries(self, sub, start, per_tree, column_of, scratch_mass,
+    def _local_tree_entries(self, sub, per_tree, column_of, scratch_mass,
                             scratch_touched, dtype, rows_all, cols_all, vals_all):
         """Tree coordinates of a batch of sparse signals, along their root paths."""
         from ..diffusion._kernels import sparse_subtree_masses
@@ -631,7 +636,7 @@ class _BaseDiffusionEMD(TransformerMixin, BaseEstimator):
                 indptr, indices, data, per_tree, self._tree_parents[t], column_of[t],
                 scratch_mass, scratch_touched,
             )
-            rows_all.append(start + r)
+            rows_all.append(r)
             cols_all.append(c)
             vals_all.append(v.astype(dtype))
 
@@ -656,6 +661,19 @@ class _BaseDiffusionEMD(TransformerMixin, BaseEstimator):
         for t in range(self._n_trees()):
             names += [f"tree{t}_node{i}" for i in range(self._n_nodes)]
         return np.asarray(names, dtype=object)
+
+
+def _batch_rows(rows, cols, vals, n_rows, n_columns, dtype):
+    """One batch's CSR rows from COO pieces; duplicates (a merged subtree met
+    in several trees) are summed here, so memory follows the final nonzeros."""
+    if rows:
+        rows, cols, vals = np.concatenate(rows), np.concatenate(cols), np.concatenate(vals)
+    else:
+        rows = cols = np.zeros(0, dtype=np.int64)
+        vals = np.zeros(0, dtype=dtype)
+    out = sp.csr_matrix((vals, (rows, cols)), shape=(n_rows, n_columns), dtype=dtype)
+    out.sum_duplicates()
+    return out
 
 
 def _weighted_blocks(diffused, weights, last, balanced):

@@ -46,6 +46,10 @@ class PartitionPyramid:
         )
 
 
+# a level keeping more than this share of the previous level's cells ends the pyramid
+_MAX_KEPT = 0.9
+
+
 def partition_pyramid(graph, *, min_cells=1, random_state=0):
     """Build nested partitions of a graph by repeated radius-one ball carving.
 
@@ -54,8 +58,9 @@ def partition_pyramid(graph, *, min_cells=1, random_state=0):
     graph : graph-like
         Anything :func:`graphsig.graphs.as_adjacency` accepts.
     min_cells : int, default=1
-        Stop once a level has at most this many cells (or stops shrinking:
-        each component ends as one cell).
+        Stop once a level has at most this many cells, or keeps more than
+        90 % of the cells of the level below (each component has become one
+        cell, or hubs keep the carving from shrinking the graph).
     random_state : int, default=0
         Seed of the order in which cell centres are chosen.
 
@@ -94,8 +99,12 @@ def partition_pyramid(graph, *, min_cells=1, random_state=0):
         cell_of, centre_cells = carve_balls(
             current.indptr.astype(np.int64), current.indices.astype(np.int64), order
         )
-        if centre_cells.size >= current.shape[0]:
-            break  # no edges left between cells: every component is one cell
+        if centre_cells.size > _MAX_KEPT * current.shape[0]:
+            # no edges left between cells (every component is one cell), or
+            # a level that barely shrinks: around a hub, the first leaf cell
+            # carved takes the hub and every other leaf stays alone, so
+            # without this stop a star of k leaves would take k levels
+            break
         node_labels = cell_of[labels[-1]]
         centres_fine = centres_fine[centre_cells]
         hops = hops_to_centres(fine_indptr, fine_indices, node_labels, centres_fine)

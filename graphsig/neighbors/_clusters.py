@@ -37,7 +37,9 @@ class ClusterIndex:
         self.data = data
         start = np.sort(random_state.choice(n, self.n_clusters, replace=False))
         centres = data[start]
-        centres = centres.toarray() if sp.issparse(centres) else np.array(centres)
+        # sparse data keep sparse centres: a dense centre of a wide compressed
+        # embedding (millions of columns) would cost gigabytes per cluster set
+        centres = sp.csr_matrix(centres) if sp.issparse(centres) else np.array(centres)
         for _ in range(_REFINE_ROUNDS):
             labels = self._nearest_centre(data, centres)
             centres = _means(data, labels, centres)
@@ -116,8 +118,15 @@ def _means(data, labels, previous):
         shape=(n_clusters, len(labels)),
     )
     sums = member @ data
-    sums = sums.toarray() if sp.issparse(sums) else np.asarray(sums)
-    centres = previous.astype(np.float64)
     filled = counts > 0
+    if sp.issparse(sums):
+        scale = np.where(filled, 1.0 / np.maximum(counts, 1), 0.0)
+        centres = sp.diags(scale) @ sp.csr_matrix(sums, dtype=np.float64)
+        centres = centres + sp.diags((~filled).astype(np.float64)) @ sp.csr_matrix(previous)
+        centres = sp.csr_matrix(centres, dtype=previous.dtype)
+        centres.sort_indices()
+        return centres
+    sums = np.asarray(sums)
+    centres = previous.astype(np.float64)
     centres[filled] = sums[filled] / counts[filled, None]
     return centres.astype(previous.dtype)
