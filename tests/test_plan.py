@@ -105,3 +105,31 @@ def test_unbalanced_on_a_polyhierarchy_runs_locally():
     est = UnbalancedDiffusionEMD(adjacency, mass_penalty=2.0).fit(X)
     E = est.transform(X)
     assert E.shape[0] == 40 and np.isfinite(E.data if sp.issparse(E) else E).all()
+
+
+def test_partition_pyramid_of_a_star_has_few_levels():
+    # carving around a hub used to shrink a star by one cell per level
+    from graphsig.graphs import partition_pyramid
+
+    n = 5000
+    star = sp.csr_matrix(
+        (np.ones(2 * (n - 1)), (np.r_[np.zeros(n - 1), np.arange(1, n)],
+                                np.r_[np.arange(1, n), np.zeros(n - 1)])),
+        shape=(n, n),
+    )
+    pyramid = partition_pyramid(star, random_state=0)
+    assert pyramid.n_levels <= 3
+
+
+def test_cluster_index_keeps_sparse_centres():
+    from graphsig.neighbors._clusters import ClusterIndex
+    from graphsig.neighbors import l1_kneighbors
+
+    rng = np.random.default_rng(0)
+    data = sp.random(400, 50_000, density=0.001, format="csr", random_state=1)
+    index = ClusterIndex(data, 20, 20, np.random.RandomState(0))
+    assert sp.issparse(index.centres)
+    # probing every cluster is the exact search
+    d, i = index.query(data[:10], 3)
+    de, ie = l1_kneighbors(data[:10], data, 3)
+    np.testing.assert_allclose(d, de, rtol=1e-6)

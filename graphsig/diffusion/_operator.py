@@ -3,12 +3,13 @@
 import math
 import threading
 from collections import namedtuple
-from contextlib import contextmanager
 
 import numpy as np
 import scipy.sparse as sp
 from scipy.special import bdtr, betainc
 
+from .._threads import numba_threads as _numba_threads
+from .._threads import parallel_chunks as _parallel_chunks
 from ..graphs import as_adjacency, connected_components
 
 __all__ = [
@@ -289,33 +290,6 @@ def estimate_diameter(graph, n_sweeps=4, random_state=0):
 _OperatorArrays = namedtuple(
     "_OperatorArrays", "indptr indices data data2 inv_sqrt_degree sqrt_degree"
 )
-
-
-def _parallel_chunks(n_signals):
-    """Column slices for the numba threads: one per thread, of at least 32 signals."""
-    import numba
-
-    return max(1, min(numba.get_num_threads(), n_signals // 32))
-
-
-@contextmanager
-def _numba_threads(n_jobs):
-    """Run numba kernels on ``n_jobs`` threads, restoring the previous setting."""
-    if n_jobs is None:
-        yield
-        return
-    import numba
-
-    previous = numba.get_num_threads()
-    n = int(n_jobs)
-    if n < 0:
-        n = max(1, numba.config.NUMBA_NUM_THREADS + 1 + n)
-    n = max(1, min(n, numba.config.NUMBA_NUM_THREADS))
-    numba.set_num_threads(n)
-    try:
-        yield
-    finally:
-        numba.set_num_threads(previous)
 
 
 class DiffusionOperator:

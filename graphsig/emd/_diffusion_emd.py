@@ -14,7 +14,8 @@ from sklearn.utils.validation import check_is_fitted, check_random_state, valida
 from .._clone import clone_sharing_graph
 from .._signals import check_signal_values, dense_rows
 from ..diffusion import DiffusionOperator, dyadic_times, lazy_walk_chebyshev
-from ..diffusion._operator import _numba_threads, _parallel_chunks
+from .._threads import numba_threads as _numba_threads
+from .._threads import parallel_chunks as _parallel_chunks
 from ..graphs import as_adjacency, check_connected
 from ._plan import graph_profile, plan_blocks
 
@@ -283,7 +284,6 @@ class _BaseDiffusionEMD(TransformerMixin, BaseEstimator):
         """
         from scipy.sparse.csgraph import connected_components
 
-        from ..neighbors import l1_distances
         from ._exact import exact_emd
 
         half = self.n_calibration_signals // 2
@@ -315,7 +315,7 @@ class _BaseDiffusionEMD(TransformerMixin, BaseEstimator):
                 scales.append(1.0)
                 approxes.append(None)
                 continue
-            approx = l1_distances(part[: first.size], part[first.size :])
+            approx = _cross_l1(part[: first.size], part[first.size :])
             keep = approx > 0
             scales.append(
                 float(np.sum(exact[keep] * approx[keep]) / np.sum(approx[keep] ** 2))
@@ -663,6 +663,16 @@ class _BaseDiffusionEMD(TransformerMixin, BaseEstimator):
         return np.asarray(names, dtype=object)
 
 
+def _cross_l1(A, B):
+    """L1 distances between the rows of two small sets (dense or CSR), float64."""
+    out = np.empty((A.shape[0], B.shape[0]))
+    ones = sp.csr_matrix(np.ones((B.shape[0], 1), dtype=B.dtype)) if sp.issparse(B) else None
+    for i in range(A.shape[0]):
+        diff = B - (ones @ A[i] if ones is not None else A[i])  # row i repeated
+        out[i] = np.asarray(abs(diff).sum(axis=1), dtype=np.float64).ravel()
+    return out
+
+
 def _batch_rows(rows, cols, vals, n_rows, n_columns, dtype):
     """One batch's CSR rows from COO pieces; duplicates (a merged subtree met
     in several trees) are summed here, so memory follows the final nonzeros."""
@@ -811,13 +821,18 @@ class DiffusionEMD(_BaseDiffusionEMD):
     mixture ranks pairs more like the exact EMD than either part (on the
     bundled PBMC data, P@10 against exact EMD rises from 0.74 to 0.82).
 
+    With the defaults, which blocks are used follows from measured
+    properties of the graph (``graph_profile_``, ``plan_``; see
+    ``docs/large-graphs.md``): on hierarchies (hub-rich graphs such as
+    ontologies, and near-trees) the trees alone, with no diffusion; where a
+    diffusion crossing the graph would cover too much of it around each
+    signal (large grids, road networks, meshes), a diffusion stopped at the
+    largest scale whose balls stay small, and no trees; elsewhere both.
+
     By default the embedding is compressed (``compression``): the diffusion
     blocks are summed over cells of the graph, and sparse signals give
-    sparse embeddings computed only around their supports. On graphs of
-    hundreds of thousands of nodes, set ``max_scale`` (e.g. 6) so that the
-    diffusion stays local, and ``n_trees=0``: the truncated diffusion then
-    measures the local transport that decides nearest neighbours (see
-    ``docs/large-graphs.md``).
+    sparse embeddings computed only around their supports, so that the cost
+    of a signal follows its support rather than the graph's size.
 
     Parameters
     ----------
@@ -829,8 +844,10 @@ class DiffusionEMD(_BaseDiffusionEMD):
         time with the width of ``X``. It must be connected (the EMD is
         infinite between components; use :class:`UnbalancedDiffusionEMD`
         there). Clones of the estimator share it rather than copy it.
-    n_trees : int, default=8
+    n_trees : int or "auto", default="auto"
         Number of shortest-path trees; 0 gives the diffusion embedding alone.
+        "auto": 32 on hierarchies (where they are used alone), 0 where the
+        diffusion is stopped early, 8 otherwise (``plan_``).
     tree_weight : "auto" or float in [0, 1], default="auto"
         Share of the tree blocks in the distance (0: diffusion alone). With
         "auto" it is fitted with the scales: the nonnegative least-squares
@@ -838,6 +855,10 @@ class DiffusionEMD(_BaseDiffusionEMD):
         matches the exact EMD of the calibration pairs.
     max_scale : int or "auto", default="auto"
         :math:`K`, the largest diffusion time is :math:`2^K` lazy steps.
+        "auto": the smallest :math:`K` with :math:`2^K \geq 2\,
+        \mathrm{diameter}^2`, capped at the largest scale whose diffusion
+        balls (radius: the Chebyshev degree) hold at most 4096 nodes on
+        average, measured on the graph.
     alpha : float in (0, 1), default=0.5
         Scale exponent; 1/2 targets the hop distance itself, smaller values a
         snowflake of it (ground cost :math:`d^{2\alpha}`).
@@ -899,6 +920,17 @@ class DiffusionEMD(_BaseDiffusionEMD):
         (all 0 with ``compression=1``).
     last_weight_ : float
         Weight of the coarsest block, :math:`\gamma 2^{K\alpha}`.
+    n_trees_ : int
+        Number of trees in use.
+    graph_profile_ : dict
+        Measured properties of the graph: ``n_nodes``, ``n_edges``,
+        ``mean_degree``, ``max_degree``, ``hub_ratio`` (max over mean
+        degree), ``cycle_rank`` (independent cycles per node), ``diameter``
+        and ``ball_sizes`` (mean nodes within ``r`` hops).
+    plan_ : dict
+        The blocks chosen from ``graph_profile_``: ``kind`` ("hierarchy",
+        "local" or "global"), ``max_scale``, ``reach_scale``, ``n_trees``,
+        ``diffusion`` and ``reason``.
     n_features_in_ : int
         Number of nodes.
     n_features_out_ : int
@@ -1033,7 +1065,7 @@ class UnbalancedDiffusionEMD(_BaseDiffusionEMD):
 
     Attributes
     ----------
-    operator_, max_scale_, times_, scale_weights_, hop_scale_, n_features_in_, n_features_out_
+    operator_, max_scale_, times_, scale_weights_, hop_scale_, graph_profile_, plan_, n_features_in_, n_features_out_
         As for :class:`DiffusionEMD`.
     last_weight_ : float
         ``mass_penalty``, the largest weight of the coarsest block.

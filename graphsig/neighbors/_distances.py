@@ -36,7 +36,7 @@ def l1_distances(A, B=None, *, n_jobs=None):
     >>> l1_distances(A).tolist()
     [[0.0, 4.0, 1.0], [4.0, 0.0, 3.0], [1.0, 3.0, 0.0]]
     """
-    from ..diffusion._operator import _numba_threads
+    from .._threads import numba_threads as _numba_threads
     from ._kernels import l1_cross
 
     A = _as_embedding(A, "A")

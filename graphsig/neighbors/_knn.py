@@ -68,7 +68,7 @@ def l1_kneighbors(queries, data=None, n_neighbors=5, *, n_jobs=None, exclude_sel
     >>> dist[2].tolist()
     [3.0, 3.0]
     """
-    from ..diffusion._operator import _numba_threads
+    from .._threads import numba_threads as _numba_threads
 
     sparse = sp.issparse(queries) or (data is not None and sp.issparse(data))
     queries = _check_embedding(queries, "queries", sparse)
@@ -109,7 +109,7 @@ _DENSE_BLOCK_BYTES = 1 << 27
 
 
 def _sparse_kneighbors(queries, data, n_neighbors, exclude_self, n_jobs):
-    from ..diffusion._operator import _numba_threads
+    from .._threads import numba_threads as _numba_threads
     from ._knn_kernels import l1_topk_sparse
 
     q_counts = np.bincount(queries.indices, minlength=queries.shape[1]).astype(np.float64)
@@ -146,7 +146,7 @@ def _canonical_distances(queries, data, indices, n_jobs):
     The densified search sums in another order; recomputing makes results
     independent of which path ran and of how the rows were blocked.
     """
-    from ..diffusion._operator import _numba_threads
+    from .._threads import numba_threads as _numba_threads
     from ._knn_kernels import recompute_l1
 
     distances = np.empty(indices.shape, dtype=np.float64)
@@ -163,7 +163,7 @@ def _canonical_distances(queries, data, indices, n_jobs):
 
 def _densified_kneighbors(queries, data, n_neighbors, exclude_self, n_jobs):
     """The dense kernel over blocks of densified rows, merged by (distance, index)."""
-    from ..diffusion._operator import _numba_threads
+    from .._threads import numba_threads as _numba_threads
     from ._knn_kernels import l1_topk_dense
 
     dtype = np.result_type(queries.dtype, data.dtype)

@@ -224,7 +224,7 @@ def _broadcast(obj, client):
 
 def _transform_chunk(block, estimator, n_jobs):
     """Transform one row chunk on a worker with ``n_jobs`` numba threads."""
-    from ..diffusion._operator import _numba_threads
+    from .._threads import numba_threads as _numba_threads
 
     threads = _task_threads(n_jobs)
     est = copy.copy(estimator)  # shares the fitted state; the worker's copy stays unchanged
@@ -379,7 +379,7 @@ def _block_kneighbors(queries, data, n_neighbors, offset, diagonal, n_jobs):
     ``diagonal``: the chunks hold the same rows, query ``i`` is data row ``i``
     and is left out.
     """
-    from ..diffusion._operator import _numba_threads
+    from .._threads import numba_threads as _numba_threads
     from ..neighbors import l1_kneighbors
 
     threads = _task_threads(n_jobs)
