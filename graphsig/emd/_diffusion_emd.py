@@ -1,9 +1,6 @@
 """Diffusion EMD: embeddings of graph signals whose L1 distances approximate EMD."""
 
-import hashlib
 import numbers
-import threading
-from collections import OrderedDict
 
 import numpy as np
 import scipy.sparse as sp
@@ -13,22 +10,17 @@ from sklearn.utils.validation import check_is_fitted, check_random_state, valida
 
 from .._clone import clone_sharing_graph
 from .._signals import check_signal_values, dense_rows
-from ..diffusion import DiffusionOperator, dyadic_times, lazy_walk_chebyshev
+from ..diffusion import dyadic_times, lazy_walk_chebyshev
 from .._threads import numba_threads as _numba_threads
 from .._threads import parallel_chunks as _parallel_chunks
 from ..graphs import as_adjacency, check_connected
+from ._calibration import calibration_pairs, least_squares_scales, tree_share
+from ._operators import operator_for
 from ._plan import graph_profile, plan_blocks
+from ._trees import merged_subtrees, shortest_path_trees
 
 __all__ = ["DiffusionEMD", "UnbalancedDiffusionEMD"]
 
-
-# Operators are built once per graph and parameters and shared by every
-# estimator (and clone) that diffuses on that graph: a small cache keyed by the
-# content of the validated adjacency, so that editing a graph in place and
-# refitting builds a new operator.
-_OPERATORS = OrderedDict()
-_OPERATORS_LOCK = threading.Lock()
-_OPERATORS_MAX = 4
 
 # share of the trees when it cannot be fitted (no calibration pairs)
 _DEFAULT_TREE_WEIGHT = 0.3
@@ -38,25 +30,6 @@ _LOCAL_DENSITY = 0.02
 
 # fewest cells a compressed block is summed over
 _MIN_CELLS = 32
-
-
-def _operator_for(adjacency, anisotropy, weighted):
-    digest = hashlib.blake2b(digest_size=16)
-    digest.update(np.asarray(adjacency.shape, dtype=np.int64).tobytes())
-    for array in (adjacency.indptr, adjacency.indices, adjacency.data):
-        digest.update(np.ascontiguousarray(array).tobytes())
-    key = (digest.hexdigest(), float(anisotropy), bool(weighted))
-    with _OPERATORS_LOCK:
-        op = _OPERATORS.get(key)
-        if op is not None:
-            _OPERATORS.move_to_end(key)
-            return op
-    op = DiffusionOperator(adjacency, anisotropy=anisotropy, weighted=weighted)
-    with _OPERATORS_LOCK:
-        _OPERATORS[key] = op
-        while len(_OPERATORS) > _OPERATORS_MAX:
-            _OPERATORS.popitem(last=False)
-    return op
 
 
 class _BaseDiffusionEMD(TransformerMixin, BaseEstimator):
@@ -149,7 +122,7 @@ class _BaseDiffusionEMD(TransformerMixin, BaseEstimator):
                 f"X has {X.shape[1]} columns (nodes) but the graph has {self._n_nodes} "
                 "nodes; X must have shape (n_signals, n_nodes)"
             )
-        self.operator_ = _operator_for(adjacency, self.anisotropy, self.weighted)
+        self.operator_ = operator_for(adjacency, self.anisotropy, self.weighted)
         # which blocks, from measured properties of the graph (see _plan)
         self.graph_profile_ = graph_profile(
             adjacency, self.operator_.diameter, random_state=_seed(self.random_state)
@@ -182,23 +155,9 @@ class _BaseDiffusionEMD(TransformerMixin, BaseEstimator):
 
     def _build_trees(self, adjacency):
         """Shortest-path (breadth-first) trees from random roots."""
-        n_trees = self._n_trees()
-        n = adjacency.shape[0]
-        self._tree_orders = np.zeros((n_trees, n), dtype=np.int64)
-        self._tree_parents = np.zeros((n_trees, n), dtype=np.int64)
-        if n_trees == 0:
-            self.tree_roots_ = np.zeros(0, dtype=np.int64)
-            return
-        from scipy.sparse.csgraph import breadth_first_order
-
-        rng = check_random_state(self.random_state)
-        self.tree_roots_ = rng.choice(n, size=n_trees, replace=n_trees > n).astype(np.int64)
-        for t, root in enumerate(self.tree_roots_):
-            order, parent = breadth_first_order(adjacency, int(root), directed=False)
-            parent = parent.astype(np.int64)
-            parent[parent < 0] = -1
-            self._tree_orders[t] = order
-            self._tree_parents[t] = parent
+        self.tree_roots_, self._tree_orders, self._tree_parents = shortest_path_trees(
+            adjacency, self._n_trees(), check_random_state(self.random_state)
+        )
 
     def _build_pyramid(self, adjacency):
         """Nested partitions of the graph (compressed embeddings only)."""
@@ -250,7 +209,7 @@ class _BaseDiffusionEMD(TransformerMixin, BaseEstimator):
             if getattr(self, "_merged_from", None) is not self._tree_parents:
                 # once per set of trees (the layout is set again when the
                 # diffusion times change)
-                self._tree_column_of, self._tree_counts = _merged_subtrees(
+                self._tree_column_of, self._tree_counts = merged_subtrees(
                     self._tree_orders, self._tree_parents
                 )
                 self._merged_from = self._tree_parents
@@ -274,55 +233,31 @@ class _BaseDiffusionEMD(TransformerMixin, BaseEstimator):
         return times
 
     def _calibrate(self, adjacency, X):
-        """Factor turning embedding L1 distances into hops.
+        """Factors turning embedding L1 distances into hops.
 
         Exact balanced EMD (:func:`graphsig.exact_emd`) between two random
-        groups of training signals, those with mass inside the graph's largest
-        component, against the unscaled embedding distances of the same pairs:
-        the least-squares factor through the origin, for the diffusion blocks
-        and (if any) for the tree blocks.
+        groups of training signals, against the unscaled embedding distances
+        of the same pairs: the least-squares factor through the origin, for
+        the diffusion blocks and (if any) for the tree blocks; then the
+        trees' share.
         """
-        from scipy.sparse.csgraph import connected_components
-
-        from ._exact import exact_emd
-
-        half = self.n_calibration_signals // 2
-        _, labels = connected_components(adjacency, directed=False)
-        big = labels == np.argmax(np.bincount(labels))
-        X = X.tocsr() if sp.issparse(X) else X
-        outside = np.asarray(X[:, ~big].sum(axis=1)).ravel()
-        total = np.asarray(X.sum(axis=1)).ravel()
-        rows = np.flatnonzero((total > 0) & (outside == 0))
-        if half == 0 or rows.size < 2:
+        drawn = calibration_pairs(
+            adjacency, X, self.n_calibration_signals, check_random_state(self.random_state),
+            self.n_jobs,
+        )
+        if drawn is None:
             self._fit_tree_weight(None, [None, None], [1.0, 1.0])
             return 1.0, 1.0
-        rng = check_random_state(self.random_state)
-        rows = rng.permutation(rows)[: 2 * half]
-        first, second = rows[: rows.size // 2], rows[rows.size // 2 :]
-        nodes = np.flatnonzero(big)
-        exact = exact_emd(
-            adjacency[nodes][:, nodes], X[first][:, nodes], X[second][:, nodes],
-            n_jobs=-1 if self.n_jobs is None else self.n_jobs,
-        )
+        rows, n_first, exact = drawn
+        X = X.tocsr() if sp.issparse(X) else X
         emb = self._embed(
             X[rows], balanced=True, diffusion_scale=1.0 if self._diffusion else 0.0,
             tree_scale=1.0, calibrating=True,
         ).astype(np.float64)
         split = self._n_diffusion_columns
-        scales, approxes = [], []
-        for part in (emb[:, :split], emb[:, split:]):
-            if part.shape[1] == 0:
-                scales.append(1.0)
-                approxes.append(None)
-                continue
-            approx = _cross_l1(part[: first.size], part[first.size :])
-            keep = approx > 0
-            scales.append(
-                float(np.sum(exact[keep] * approx[keep]) / np.sum(approx[keep] ** 2))
-                if keep.any()
-                else 1.0
-            )
-            approxes.append(approx)
+        scales, approxes = least_squares_scales(
+            (emb[:, :split], emb[:, split:]), n_first, exact
+        )
         self._fit_tree_weight(exact, approxes, scales)
         return scales[0], scales[1]
 
@@ -363,15 +298,7 @@ class _BaseDiffusionEMD(TransformerMixin, BaseEstimator):
         if self.tree_weight != "auto":
             self.tree_weight_ = float(self.tree_weight)
             return
-        if exact is None or approxes[0] is None or approxes[1] is None:
-            self.tree_weight_ = _DEFAULT_TREE_WEIGHT
-            return
-        from scipy.optimize import nnls
-
-        design = np.stack([scales[0] * approxes[0].ravel(), scales[1] * approxes[1].ravel()], 1)
-        coef, _ = nnls(design, exact.ravel())
-        total = coef.sum()
-        self.tree_weight_ = float(coef[1] / total) if total > 0 else _DEFAULT_TREE_WEIGHT
+        self.tree_weight_ = tree_share(exact, approxes, scales, _DEFAULT_TREE_WEIGHT)
 
     def _part_scales(self):
         """Scales of the diffusion and tree blocks in the final embedding."""
@@ -663,16 +590,6 @@ class _BaseDiffusionEMD(TransformerMixin, BaseEstimator):
         return np.asarray(names, dtype=object)
 
 
-def _cross_l1(A, B):
-    """L1 distances between the rows of two small sets (dense or CSR), float64."""
-    out = np.empty((A.shape[0], B.shape[0]))
-    ones = sp.csr_matrix(np.ones((B.shape[0], 1), dtype=B.dtype)) if sp.issparse(B) else None
-    for i in range(A.shape[0]):
-        diff = B - (ones @ A[i] if ones is not None else A[i])  # row i repeated
-        out[i] = np.asarray(abs(diff).sum(axis=1), dtype=np.float64).ravel()
-    return out
-
-
 def _batch_rows(rows, cols, vals, n_rows, n_columns, dtype):
     """One batch's CSR rows from COO pieces; duplicates (a merged subtree met
     in several trees) are summed here, so memory follows the final nonzeros."""
@@ -735,30 +652,6 @@ def _compressed_names(est):
             first_tree[est._tree_column_of[t, nodes]] = t
         names += [f"subtree_tree{t}_node{v}" for t, v in zip(first_tree, first)]
     return np.asarray(names, dtype=object)
-
-
-def _merged_subtrees(orders, parents):
-    """Columns of the trees' subtrees, identical subtrees sharing one column.
-
-    A subtree is identified by the sum of random 64-bit keys of its nodes
-    (wrapping), which tells distinct node sets apart except with negligible
-    probability. Returns ``column_of`` (n_trees, n_nodes; -1 at the roots)
-    and how many trees hold each column's subtree.
-    """
-    from ..diffusion._kernels import subtree_key_sums
-
-    n_trees, n = orders.shape
-    keys = np.random.default_rng(0x5EED).integers(
-        np.iinfo(np.int64).min, np.iinfo(np.int64).max, size=n, dtype=np.int64, endpoint=True
-    ).view(np.uint64)
-    sums = np.empty((n_trees, n), dtype=np.uint64)
-    for t in range(n_trees):
-        sums[t] = subtree_key_sums(orders[t], parents[t], keys)
-    valid = parents >= 0  # every node but the root has a coordinate
-    distinct, inverse, counts = np.unique(sums[valid], return_inverse=True, return_counts=True)
-    column_of = np.full((n_trees, n), -1, dtype=np.int64)
-    column_of[valid] = inverse
-    return column_of, counts.astype(np.float64)
 
 
 def _mean_displacement(operator, adjacency, times, rng, n_jobs=None, n_sources=32):

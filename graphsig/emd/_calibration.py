@@ -1,0 +1,83 @@
+"""Calibration of an embedding against exact EMD on a few pairs of training signals."""
+
+import numpy as np
+import scipy.sparse as sp
+
+__all__ = ["calibration_pairs", "least_squares_scales", "tree_share"]
+
+
+def calibration_pairs(adjacency, X, n_signals, rng, n_jobs):
+    """Two random groups of training signals and their exact balanced EMD.
+
+    Only signals with mass, all of it inside the graph's largest component,
+    are drawn. Returns ``(rows, n_first, exact)``: the rows of ``X`` drawn
+    (the first ``n_first`` against the others) and the exact distances, or
+    None when fewer than two signals qualify or ``n_signals < 2``.
+    """
+    from scipy.sparse.csgraph import connected_components
+
+    from ._exact import exact_emd
+
+    half = n_signals // 2
+    _, labels = connected_components(adjacency, directed=False)
+    big = labels == np.argmax(np.bincount(labels))
+    X = X.tocsr() if sp.issparse(X) else X
+    outside = np.asarray(X[:, ~big].sum(axis=1)).ravel()
+    total = np.asarray(X.sum(axis=1)).ravel()
+    rows = np.flatnonzero((total > 0) & (outside == 0))
+    if half == 0 or rows.size < 2:
+        return None
+    rows = rng.permutation(rows)[: 2 * half]
+    first, second = rows[: rows.size // 2], rows[rows.size // 2 :]
+    nodes = np.flatnonzero(big)
+    exact = exact_emd(
+        adjacency[nodes][:, nodes], X[first][:, nodes], X[second][:, nodes],
+        n_jobs=-1 if n_jobs is None else n_jobs,
+    )
+    return rows, first.size, exact
+
+
+def least_squares_scales(parts, n_first, exact):
+    """For each part of the embedding, the least-squares factor into hops.
+
+    ``parts`` are the (dense or CSR) column blocks of the calibration rows'
+    embedding; returns the factors through the origin and each part's L1
+    distances between the two groups (None for an empty part).
+    """
+    scales, approxes = [], []
+    for part in parts:
+        if part.shape[1] == 0:
+            scales.append(1.0)
+            approxes.append(None)
+            continue
+        approx = cross_l1(part[:n_first], part[n_first:])
+        keep = approx > 0
+        scales.append(
+            float(np.sum(exact[keep] * approx[keep]) / np.sum(approx[keep] ** 2))
+            if keep.any()
+            else 1.0
+        )
+        approxes.append(approx)
+    return scales, approxes
+
+
+def tree_share(exact, approxes, scales, default):
+    """Share of the trees: nonnegative least squares of the two parts against exact EMD."""
+    if exact is None or approxes[0] is None or approxes[1] is None:
+        return default
+    from scipy.optimize import nnls
+
+    design = np.stack([scales[0] * approxes[0].ravel(), scales[1] * approxes[1].ravel()], 1)
+    coef, _ = nnls(design, exact.ravel())
+    total = coef.sum()
+    return float(coef[1] / total) if total > 0 else default
+
+
+def cross_l1(A, B):
+    """L1 distances between the rows of two small sets (dense or CSR), float64."""
+    out = np.empty((A.shape[0], B.shape[0]))
+    ones = sp.csr_matrix(np.ones((B.shape[0], 1), dtype=B.dtype)) if sp.issparse(B) else None
+    for i in range(A.shape[0]):
+        diff = B - (ones @ A[i] if ones is not None else A[i])  # row i repeated
+        out[i] = np.asarray(abs(diff).sum(axis=1), dtype=np.float64).ravel()
+    return out
