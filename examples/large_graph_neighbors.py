@@ -24,10 +24,11 @@ graph = sp.csr_matrix(grid_graph(300, 300), dtype=np.float64)
 signals, centres = make_clustered_signals(graph, 5000, n_centers=20, random_state=0)
 
 start = time.perf_counter()
-# a local diffusion (max_scale=6) without trees: local transport decides neighbours
-emd = graphsig.DiffusionEMD(graph, max_scale=6, n_trees=0)
-knn = graphsig.EMDNeighbors(n_neighbors=10, embedding=emd)
+# defaults: the plan measured on the graph stops the diffusion where its balls
+# stay small (local transport decides neighbours) and uses no trees
+knn = graphsig.EMDNeighbors(graph=graph, n_neighbors=10)
 knn_graph = knn.fit_transform(signals)
+print("plan:", knn.embedder_.plan_["reason"])
 print(f"{signals.shape[0]} signals on {graph.shape[0]} nodes: embedding "
       f"({knn.fit_embedding_.shape[1]} coordinates, {knn.fit_embedding_.nnz / signals.shape[0]:.0f} "
       f"stored per signal) and the 10-NN graph in {time.perf_counter() - start:.1f} s")

@@ -99,12 +99,52 @@ def test_explicit_parameters_override_the_plan():
     assert est.n_trees_ == 0
 
 
-def test_unbalanced_on_a_polyhierarchy_runs_locally():
+def test_unbalanced_on_a_polyhierarchy_uses_cluster_trees():
     adjacency, parents, _ = make_polyhierarchy(5000, random_state=3)
     X, _, _ = make_annotation_signals(parents, 40, random_state=1)
-    est = UnbalancedDiffusionEMD(adjacency, mass_penalty=2.0).fit(X)
-    E = est.transform(X)
-    assert E.shape[0] == 40 and np.isfinite(E.data if sp.issparse(E) else E).all()
+    # unequal masses
+    X = sp.csr_matrix(sp.diags(np.random.default_rng(0).uniform(0.5, 2.0, size=40)) @ X)
+    for c in (1.0, 2.0, 3.5):
+        est = UnbalancedDiffusionEMD(adjacency, mass_penalty=c).fit(X)
+        assert est.plan_["kind"] == "hierarchy" and est.n_trees_ > 0
+        E = est.transform(X)
+        assert sp.issparse(E) and np.isfinite(E.data).all()
+        approx = l1_distances(E)
+        exact = exact_emd(adjacency, X, mass_penalty=c)
+        # one feasible plan per tree: an upper bound of the exact UW1
+        assert (approx >= exact - 1e-9).all()
+        from scipy.stats import spearmanr
+
+        rho = np.mean([spearmanr(np.delete(exact[i], i), np.delete(approx[i], i)).statistic
+                       for i in range(10)])
+        assert rho > 0.8
+
+
+def test_unbalanced_keeps_the_diffusion_on_a_tree_without_hubs():
+    # a path of histogram bins: no hubs, the diffusion is kept
+    X = np.zeros((2, 6))
+    X[0, 0] = 1.0
+    X[1, 0] = 2.0
+    est = UnbalancedDiffusionEMD(path_graph(6), mass_penalty=3.0).fit(X)
+    assert est.plan_["kind"] == "hierarchy" and not est.plan_["hubs"]
+    assert est.n_trees_ == 0 and len(est.times_) > 1
+    assert l1_distances(est.transform(X))[0, 1] > 0
+
+
+def test_unbalanced_cluster_trees_on_a_disconnected_hierarchy():
+    a, _, _ = make_polyhierarchy(3000, random_state=1)
+    b, _, _ = make_polyhierarchy(2000, random_state=2)
+    two = sp.block_diag([a, b]).tocsr()
+    X = np.zeros((6, 5000))
+    X[np.arange(6), [0, 5, 3010, 3020, 4500, 4999]] = 1.0
+    est = UnbalancedDiffusionEMD(two, mass_penalty=1.5).fit(X)
+    assert est.n_trees_ > 0
+    approx = l1_distances(est.transform(X))
+    exact = exact_emd(two, X, mass_penalty=1.5)
+    assert (approx >= exact - 1e-9).all()
+    # across components everything is destroyed and re-created (2c), plus
+    # the way to each cluster root; within a span of 2 levels at most 2 hops
+    assert 3.0 - 1e-9 <= approx[0, 2] <= 3.0 + 2 * 2 + 1e-9
 
 
 def test_partition_pyramid_of_a_star_has_few_levels():
@@ -133,3 +173,27 @@ def test_cluster_index_keeps_sparse_centres():
     d, i = index.query(data[:10], 3)
     de, ie = l1_kneighbors(data[:10], data, 3)
     np.testing.assert_allclose(d, de, rtol=1e-6)
+
+
+def test_trees_bound_the_emd_from_above_on_a_polyhierarchy():
+    # Diracs: the EMD is the hop distance (a closed form); every tree distance
+    # is at least the graph's, so their average is an upper bound, tight for
+    # a concept and its parent
+    adjacency, parents, _ = make_polyhierarchy(3000, random_state=5)
+    rng = np.random.default_rng(0)
+    nodes = rng.choice(3000, 40, replace=False)
+    X = np.zeros((40, 3000))
+    X[np.arange(40), nodes] = 1.0
+    est = DiffusionEMD(adjacency, n_calibration_signals=0).fit(X)
+    assert est.plan_["kind"] == "hierarchy" and est.tree_scale_ == 1.0
+    tree = l1_distances(est.transform(X))
+    hops = shortest_path(as_adjacency(adjacency), unweighted=True, indices=nodes)[:, nodes]
+    np.testing.assert_allclose(exact_emd(adjacency, X), hops)
+    assert (tree >= hops - 1e-9).all()
+    # a leaf with one parent: its only edge is in every tree, so the bound is tight
+    A = as_adjacency(adjacency)
+    leaf = int(np.flatnonzero(np.diff(A.indptr) == 1)[0])
+    parent = int(A.indices[A.indptr[leaf]])
+    pair = np.zeros((2, 3000))
+    pair[0, leaf] = pair[1, parent] = 1.0
+    assert l1_distances(est.transform(pair))[0, 1] == pytest.approx(1.0)

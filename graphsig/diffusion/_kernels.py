@@ -166,7 +166,8 @@ def subtree_masses(order, parent, block, out, n_chunks):
     """Mass of each signal below every node of a rooted tree.
 
     ``order`` lists the tree's nodes from the root outwards and ``parent``
-    gives each node's parent (-1 at the root); ``block`` holds signals as
+    gives each node's parent (-1 at the root, or at every root of a forest
+    cut from the tree); ``block`` holds signals as
     columns (node-major). Writes ``out[v, b]``, the mass of signal ``b`` in
     the subtree of ``v``.
     """
@@ -181,8 +182,9 @@ def subtree_masses(order, parent, block, out, n_chunks):
         for pos in range(n_nodes - 1, 0, -1):
             v = order[pos]
             p = parent[v]
-            for b in range(b0, b1):
-                out[p, b] += out[v, b]
+            if p >= 0:  # a forest has several roots
+                for b in range(b0, b1):
+                    out[p, b] += out[v, b]
 
 
 @njit(cache=True, nogil=True)
@@ -222,14 +224,17 @@ def ball_nodes(indptr, indices, sources, depth, seen):
 
 
 @njit(cache=True, nogil=True)
-def sparse_subtree_masses(indptr, indices, data, scale, parent, column_of, mass, touched):
+def sparse_subtree_masses(indptr, indices, data, scale, parent, column_of, mass, touched,
+                          root_scale=1.0):
     """Subtree masses of sparse signals on a rooted tree, as COO triplets.
 
     Signal ``b`` has masses ``data[indptr[b]:indptr[b+1]]`` at nodes
-    ``indices[...]``; each mass is added to every node on the way to the
-    root (the root excluded). Nodes with ``column_of[v] >= 0`` are output as
-    ``(b, column_of[v], scale * mass)``. ``mass`` (float64, graph-sized,
-    zero) and ``touched`` (int64, graph-sized) are scratch arrays.
+    ``indices[...]``; each mass is added to every node on the way to its
+    root (``parent`` may describe a forest: -1 at every root). Nodes with
+    ``column_of[v] >= 0`` are output as
+    ``(b, column_of[v], scale * mass)``, times ``root_scale`` at the roots.
+    ``mass`` (float64, graph-sized, zero) and ``touched`` (int64,
+    graph-sized) are scratch arrays.
     """
     n_signals = indptr.size - 1
     rows = []
@@ -240,18 +245,21 @@ def sparse_subtree_masses(indptr, indices, data, scale, parent, column_of, mass,
         for p in range(indptr[b], indptr[b + 1]):
             m = data[p]
             u = indices[p]
-            while parent[u] >= 0:
+            while True:
                 if mass[u] == 0.0:
                     touched[n_touched] = u
                     n_touched += 1
                 mass[u] += m
+                if parent[u] < 0:
+                    break
                 u = parent[u]
         for i in range(n_touched):
             u = touched[i]
             if column_of[u] >= 0 and mass[u] != 0.0:
                 rows.append(b)
                 cols.append(column_of[u])
-                vals.append(scale * mass[u])
+                weight = scale * root_scale if parent[u] < 0 else scale
+                vals.append(weight * mass[u])
             mass[u] = 0.0
     return np.array(rows, dtype=np.int64), np.array(cols, dtype=np.int64), np.array(vals)
 
@@ -264,3 +272,18 @@ def subtree_key_sums(order, parent, keys):
         v = order[pos]
         sums[parent[v]] += sums[v]
     return sums
+
+
+@njit(cache=True, nogil=True)
+def tree_depths(order, parent):
+    """Depth of every node of a rooted tree (-1 where the tree does not reach).
+
+    ``order`` lists the tree's nodes from the root outwards, parents first.
+    """
+    depth = np.full(parent.size, -1, dtype=np.int64)
+    depth[order[0]] = 0
+    for pos in range(1, order.size):
+        v = order[pos]
+        if parent[v] >= 0:
+            depth[v] = depth[parent[v]] + 1
+    return depth

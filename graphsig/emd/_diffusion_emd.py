@@ -17,7 +17,7 @@ from ..graphs import as_adjacency, check_connected
 from ._calibration import calibration_pairs, least_squares_scales, tree_share
 from ._operators import operator_for
 from ._plan import graph_profile, plan_blocks
-from ._trees import merged_subtrees, shortest_path_trees
+from ._trees import cluster_forests, merged_subtrees, shortest_path_trees
 
 __all__ = ["DiffusionEMD", "UnbalancedDiffusionEMD"]
 
@@ -127,13 +127,10 @@ class _BaseDiffusionEMD(TransformerMixin, BaseEstimator):
         self.graph_profile_ = graph_profile(
             adjacency, self.operator_.diameter, random_state=_seed(self.random_state)
         )
-        self.plan_ = plan_blocks(self.graph_profile_, tol=self.tol, has_trees=self._balanced)
-        auto_trees = getattr(self, "n_trees", None) == "auto"
+        self.plan_ = plan_blocks(self.graph_profile_, tol=self.tol, has_trees=True)
         self.n_trees_ = self._resolve_n_trees(self.plan_)
-        # trees alone where the plan says so and the trees' share is not set
-        self._diffusion = not (
-            auto_trees and not self.plan_["diffusion"] and self.tree_weight == "auto"
-        )
+        # trees alone where the plan says so (and, balanced, no share is set)
+        self._diffusion = self._uses_diffusion(self.plan_)
         if self.max_scale == "auto":
             self.max_scale_ = int(self.plan_["max_scale"])
         else:
@@ -152,6 +149,9 @@ class _BaseDiffusionEMD(TransformerMixin, BaseEstimator):
 
     def _resolve_n_trees(self, plan):
         return 0
+
+    def _uses_diffusion(self, plan):
+        return True
 
     def _build_trees(self, adjacency):
         """Shortest-path (breadth-first) trees from random roots."""
@@ -205,7 +205,12 @@ class _BaseDiffusionEMD(TransformerMixin, BaseEstimator):
         self.block_levels_ = levels
         self._block_widths = self.pyramid_.n_cells[levels]
         self._n_diffusion_columns = int(self._block_widths.sum())
-        if n_trees:
+        if n_trees and not self._balanced:
+            # cluster forests: every node's cluster subtree has a column
+            self._tree_column_of = np.arange(n_trees * n, dtype=np.int64).reshape(n_trees, n)
+            self._tree_counts = np.ones(n_trees * n)
+            tree_width = n_trees * n
+        elif n_trees:
             if getattr(self, "_merged_from", None) is not self._tree_parents:
                 # once per set of trees (the layout is set again when the
                 # diffusion times change)
@@ -417,6 +422,8 @@ class _BaseDiffusionEMD(TransformerMixin, BaseEstimator):
                         subtree_masses(
                             self._tree_orders[t], self._tree_parents[t], block, masses, chunks
                         )
+                    roots = self._tree_parents[t] < 0
+                    masses[roots] *= dtype.type(self._root_scale())
                     columns = self._tree_column_of[t]
                     keep = columns >= 0
                     # each merged subtree appears at most once per tree
@@ -550,6 +557,10 @@ class _BaseDiffusionEMD(TransformerMixin, BaseEstimator):
         out.sort_indices()
         return out
 
+    def _root_scale(self):
+        """Weight of a tree root's coordinate: the mass penalty for cluster roots."""
+        return 1.0 if self._balanced else float(self.mass_penalty)
+
     def _local_tree_entries(self, sub, per_tree, column_of, scratch_mass,
                             scratch_touched, dtype, rows_all, cols_all, vals_all):
         """Tree coordinates of a batch of sparse signals, along their root paths."""
@@ -561,7 +572,7 @@ class _BaseDiffusionEMD(TransformerMixin, BaseEstimator):
         for t in range(self._n_trees()):
             r, c, v = sparse_subtree_masses(
                 indptr, indices, data, per_tree, self._tree_parents[t], column_of[t],
-                scratch_mass, scratch_touched,
+                scratch_mass, scratch_touched, self._root_scale(),
             )
             rows_all.append(r)
             cols_all.append(c)
@@ -909,6 +920,10 @@ class DiffusionEMD(_BaseDiffusionEMD):
         n_trees = plan["n_trees"] if self.n_trees == "auto" else int(self.n_trees)
         return n_trees if self.tree_weight == "auto" or self.tree_weight > 0 else 0
 
+    def _uses_diffusion(self, plan):
+        auto = self.n_trees == "auto" and self.tree_weight == "auto"
+        return not (auto and not plan["diffusion"])
+
     def _n_trees(self):
         return self.n_trees_
 
@@ -939,6 +954,19 @@ class UnbalancedDiffusionEMD(_BaseDiffusionEMD):
     than destroying and recreating it, so coarser blocks would charge for
     transport the unbalanced distance never pays.
 
+    On hierarchies with hubs (``plan_["kind"] == "hierarchy"`` and
+    ``plan_["hubs"]``: ontologies), where a diffusion of a few steps covers
+    most of the graph and ranks poorly, the diffusion is replaced by 32
+    shortest-path trees cut into clusters of ``floor(c) + 1`` levels
+    (paths inside a cluster are at most :math:`2c` hops, the farthest that
+    moving mass can beat destroying and re-creating it). A coordinate is the
+    signal's mass in a node's subtree within its cluster, and the mass of a
+    whole cluster weighs :math:`c`: the L1 distance is the cost of one
+    feasible unbalanced plan per tree (balance each cluster at its root at
+    :math:`c` per unit, move the rest along the tree), an upper bound of
+    :math:`UW_1^c` on the graph. This needs the compressed layout
+    (``compression > 1``).
+
     Parameters
     ----------
     graph : graph-like
@@ -964,7 +992,10 @@ class UnbalancedDiffusionEMD(_BaseDiffusionEMD):
         ``mass_penalty``, the largest weight of the coarsest block.
     displacement_ : ndarray of float
         Mean hops travelled by lazy walks at each time of the graph's full
-        scale range (before truncation).
+        scale range (before truncation); empty when the cluster trees
+        replace the diffusion.
+    n_trees_ : int
+        Cluster trees in use (0 unless the graph is a hierarchy with hubs).
 
     Examples
     --------
@@ -1021,6 +1052,40 @@ class UnbalancedDiffusionEMD(_BaseDiffusionEMD):
         """Build the diffusion operator and scales; see :meth:`DiffusionEMD.fit`."""
         return super().fit(X, y)
 
+    def _resolve_n_trees(self, plan):
+        # cluster trees replace the diffusion on hierarchies (compressed layout)
+        return plan["n_trees"] if not self._uses_diffusion(plan) else 0
+
+    def _uses_diffusion(self, plan):
+        # cluster trees where hubs defeat the diffusion; a near-tree without
+        # hubs (a path of histogram bins) keeps it
+        return plan["diffusion"] or not plan["hubs"] or self.compression <= 1
+
+    def _n_trees(self):
+        return self.n_trees_
+
+    def _build_trees(self, adjacency):
+        """Shortest-path trees cut into clusters of ``floor(mass_penalty) + 1`` levels.
+
+        Paths inside such a cluster are at most ``2 floor(c)`` hops long: the
+        largest clusters in which moving mass can be cheaper than destroying
+        and re-creating it (``2c``).
+        """
+        super()._build_trees(adjacency)
+        if self.n_trees_:
+            span = int(np.floor(self.mass_penalty)) + 1
+            self._tree_parents = cluster_forests(
+                self._tree_orders, self._tree_parents, span,
+                np.random.default_rng(_seed(self.random_state)),
+            )
+
+    def _calibrate(self, adjacency, X):
+        if not self._diffusion:  # cluster trees are in hops by construction
+            self.tree_weight_ = 1.0
+            return 1.0, 1.0
+        self.tree_weight_ = 0.0
+        return super()._calibrate(adjacency, X)
+
     def _truncate_times(self, adjacency, times):
         """Stop at the first time whose mean walk displacement reaches ``mass_penalty``.
 
@@ -1029,6 +1094,9 @@ class UnbalancedDiffusionEMD(_BaseDiffusionEMD):
         unbalanced distance never pays. The mean displacement (in hops) of
         walks started from a sample of nodes is measured on the graph.
         """
+        if not self._diffusion:
+            self.displacement_ = np.zeros(0)
+            return times
         self.displacement_ = _mean_displacement(
             self.operator_, adjacency, times, check_random_state(self.random_state), self.n_jobs
         )

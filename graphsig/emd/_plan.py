@@ -145,7 +145,8 @@ def plan_blocks(profile, *, tol, has_trees):
         ``kind`` ("hierarchy", "local" or "global"), ``max_scale`` (the
         reach, capped by the ball budget and the degree limit),
         ``reach_scale`` (uncapped), ``n_trees``, ``diffusion`` (False when
-        the embedding is trees only) and ``reason`` (a sentence).
+        the embedding is trees only), ``hubs`` (``hub_ratio`` at least
+        :data:`HUB_RATIO`) and ``reason`` (a sentence).
     """
     diameter = max(1, profile["diameter"])
     reach = int(np.ceil(np.log2(2.0 * diameter**2)))
@@ -155,10 +156,11 @@ def plan_blocks(profile, *, tol, has_trees):
         if degree > MAX_CHEBYSHEV_DEGREE or _ball_size(profile, degree) > BALL_BUDGET:
             break
         scale += 1
+    hubs = profile["hub_ratio"] >= HUB_RATIO
     if has_trees and is_hierarchy(profile):
         return {
             "kind": "hierarchy", "max_scale": scale, "reach_scale": reach,
-            "n_trees": HIERARCHY_TREES, "diffusion": False,
+            "n_trees": HIERARCHY_TREES, "diffusion": False, "hubs": hubs,
             "reason": (
                 f"hub ratio {profile['hub_ratio']:.0f} (max degree / mean degree) and "
                 f"{profile['cycle_rank']:.3f} independent cycles per node: a hierarchy, "
@@ -168,7 +170,7 @@ def plan_blocks(profile, *, tol, has_trees):
     if scale < reach:
         return {
             "kind": "local", "max_scale": scale, "reach_scale": reach, "n_trees": 0,
-            "diffusion": True,
+            "diffusion": True, "hubs": hubs,
             "reason": (
                 f"crossing the graph (diameter about {diameter}) needs 2^{reach} steps; "
                 f"diffusion stops at 2^{scale}, whose balls stay within {BALL_BUDGET} nodes"
@@ -176,6 +178,6 @@ def plan_blocks(profile, *, tol, has_trees):
         }
     return {
         "kind": "global", "max_scale": reach, "reach_scale": reach,
-        "n_trees": GENERAL_TREES if has_trees else 0, "diffusion": True,
+        "n_trees": GENERAL_TREES if has_trees else 0, "diffusion": True, "hubs": hubs,
         "reason": f"the diffusion reaches across the graph (diameter about {diameter})",
     }
