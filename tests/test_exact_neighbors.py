@@ -134,6 +134,10 @@ def test_potentials_bound_every_pair_and_attain_their_own(problem):
             if spec is None:
                 continue
             f = index._potential(spec)
+            # the same potential from the query's hop table (the fast path)
+            np.testing.assert_allclose(
+                index._potential_from_table(spec, table, qn, np.arange(n)), f, atol=1e-12
+            )
             # 1-Lipschitz in hops (and bounded by c)
             r, c = A.nonzero()
             assert (np.abs(f[r] - f[c]) <= 1 + 1e-9).all()

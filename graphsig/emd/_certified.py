@@ -74,6 +74,14 @@ class CertifiedIndex:
         basis = self._landmark_potentials()
         self.projections = np.asarray(signals @ basis)  # (n_samples, n_potentials)
         self.basis = basis
+        # potentials are needed only on the nodes the samples touch
+        self.support = np.unique(signals.indices).astype(np.int64)
+        position = np.full(self.n_nodes, -1, dtype=np.int64)
+        position[self.support] = np.arange(self.support.size)
+        self.signals_on_support = sp.csr_matrix(
+            (signals.data, position[signals.indices], signals.indptr),
+            shape=(signals.shape[0], self.support.size),
+        )
 
     def _landmark_potentials(self):
         """Hop distances to the landmarks (capped and centred in the unbalanced form)."""
@@ -88,6 +96,22 @@ class CertifiedIndex:
         capped = np.minimum(hops, 2.0 * c) - c  # 1-Lipschitz, within [-c, c]
         # the constant c: its bound is the cost of the mass difference
         return np.column_stack([np.full(self.n_nodes, c), capped])
+
+    def _potential_from_table(self, spec, table, q_nodes, columns):
+        """The potential on ``columns``, from the hop table of the query's support.
+
+        The potential's nodes are part of the query's support, whose hop
+        distances to every node ``table`` already holds.
+        """
+        nodes, offsets, floor = spec
+        values = np.full(columns.size, floor, dtype=np.float64)
+        if nodes.size:
+            rows = np.searchsorted(q_nodes, nodes)
+            hops = table[rows][:, columns].astype(np.float64)
+            np.maximum(values, (offsets[:, None] - hops).max(axis=0), out=values)
+        if self.penalty is not None:
+            np.clip(values, -self.penalty, self.penalty, out=values)
+        return values
 
     def _potential(self, spec):
         """The potential ``(nodes, offsets, floor)`` on every node."""
@@ -191,9 +215,14 @@ class CertifiedIndex:
             n_solves += 1
             _insert(best_d, best_i, value, j)
             if spec is not None and n_solves < n:
-                f = self._potential(spec)
-                projected = data @ f
-                np.maximum(lower, np.abs(projected - q_values @ f[q_nodes]), out=lower)
+                if whole:
+                    on_support = self._potential_from_table(spec, table, q_nodes, self.support)
+                    on_query = self._potential_from_table(spec, table, q_nodes, q_nodes)
+                else:
+                    f = self._potential(spec)
+                    on_support, on_query = f[self.support], f[q_nodes]
+                projected = self.signals_on_support @ on_support
+                np.maximum(lower, np.abs(projected - q_values @ on_query), out=lower)
         return best_d, best_i, n_solves
 
 
