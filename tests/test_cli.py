@@ -104,6 +104,9 @@ def test_demo_prints_neighbours_accuracy_and_times(capsys):
     for timing in ("fit (", "transform (765 genes)", "all-pairs L1 distances",
                    "exact EMD of the sample", "extrapolated"):
         assert timing in out
+    # the certified exact neighbours agree with exact EMD on every query
+    assert re.search(r'exact 10 nearest \(refine="exact"\): P@10 1\.000 with \d+ exact solves',
+                     out)
     # CD3D's nearest genes include other T-cell receptor genes
     cd3d = next(line for line in out.splitlines() if line.strip().startswith("CD3D"))
     assert re.search(r"\b(CD3E|CD3G|LCK)\b", cd3d)
