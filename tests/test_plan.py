@@ -197,3 +197,17 @@ def test_trees_bound_the_emd_from_above_on_a_polyhierarchy():
     pair = np.zeros((2, 3000))
     pair[0, leaf] = pair[1, parent] = 1.0
     assert l1_distances(est.transform(pair))[0, 1] == pytest.approx(1.0)
+
+
+def test_unbalanced_on_a_long_path_is_in_hops():
+    # far pairs saturate a truncated diffusion: the scale is fitted on pairs
+    # within 2c hops, here unit masses (no training pair is that close)
+    n = 5000
+    X = np.zeros((4, n))
+    X[np.arange(4), [0, 1000, 2500, n - 1]] = 1.0
+    est = UnbalancedDiffusionEMD(path_graph(n), mass_penalty=3.0).fit(X)
+    d = l1_distances(est.transform(X))
+    exact = exact_emd(path_graph(n), X, mass_penalty=3.0)
+    off = ~np.eye(4, dtype=bool)
+    np.testing.assert_allclose(exact[off], 6.0)
+    assert np.all(np.abs(d[off] - 6.0) <= 0.2 * 6.0)  # within 20 %: in hops

@@ -3,7 +3,7 @@
 import numpy as np
 import scipy.sparse as sp
 
-__all__ = ["calibration_pairs", "least_squares_scales", "tree_share"]
+__all__ = ["calibration_pairs", "dirac_pairs", "least_squares_scales", "tree_share"]
 
 
 def calibration_pairs(adjacency, X, n_signals, rng, n_jobs):
@@ -37,11 +37,12 @@ def calibration_pairs(adjacency, X, n_signals, rng, n_jobs):
     return rows, first.size, exact
 
 
-def least_squares_scales(parts, n_first, exact):
+def least_squares_scales(parts, n_first, exact, max_distance=np.inf):
     """For each part of the embedding, the least-squares factor into hops.
 
     ``parts`` are the (dense or CSR) column blocks of the calibration rows'
-    embedding; returns the factors through the origin and each part's L1
+    embedding; returns the factors through the origin, fitted on the pairs
+    whose exact distance is at most ``max_distance``, and each part's L1
     distances between the two groups (None for an empty part).
     """
     scales, approxes = [], []
@@ -51,7 +52,7 @@ def least_squares_scales(parts, n_first, exact):
             approxes.append(None)
             continue
         approx = cross_l1(part[:n_first], part[n_first:])
-        keep = approx > 0
+        keep = (approx > 0) & (exact <= max_distance)
         scales.append(
             float(np.sum(exact[keep] * approx[keep]) / np.sum(approx[keep] ** 2))
             if keep.any()
@@ -81,3 +82,42 @@ def cross_l1(A, B):
         diff = B - (ones @ A[i] if ones is not None else A[i])  # row i repeated
         out[i] = np.asarray(abs(diff).sum(axis=1), dtype=np.float64).ravel()
     return out
+
+
+def dirac_pairs(adjacency, X, n_sources, radius, rng):
+    """Node pairs at every distance 1, ..., ``radius`` hops, with their distances.
+
+    The EMD between unit masses at two nodes is their hop distance, exact
+    for free. Sources are drawn from the nodes carrying the training
+    signals' mass, in proportion to it; each gets one random partner at
+    every distance up to ``radius`` that its component reaches. Returns
+    ``(first, second, hops)``, or None when no pair exists.
+    """
+    from ..diffusion._kernels import ball_nodes
+
+    mass = np.asarray(abs(X).sum(axis=0), dtype=np.float64).ravel()
+    carrying = np.flatnonzero(mass > 0)
+    if carrying.size == 0 or radius < 1:
+        return None
+    sources = rng.choice(
+        carrying, size=min(n_sources, carrying.size), replace=False,
+        p=mass[carrying] / mass[carrying].sum(),
+    )
+    indptr = adjacency.indptr.astype(np.int64)
+    indices = adjacency.indices.astype(np.int64)
+    seen = np.zeros(adjacency.shape[0], dtype=bool)
+    first, second, hops = [], [], []
+    for source in sources:
+        inner = np.array([source], dtype=np.int64)
+        for d in range(1, radius + 1):
+            ball = ball_nodes(indptr, indices, np.array([source], dtype=np.int64), d, seen)
+            ring = np.setdiff1d(ball, inner, assume_unique=True)
+            if ring.size == 0:
+                break  # the whole component is within d - 1 hops
+            first.append(int(source))
+            second.append(int(rng.choice(ring)))
+            hops.append(float(d))
+            inner = ball
+    if not first:
+        return None
+    return np.array(first), np.array(second), np.array(hops)

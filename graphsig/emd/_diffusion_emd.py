@@ -14,7 +14,7 @@ from ..diffusion import dyadic_times, lazy_walk_chebyshev
 from .._threads import numba_threads as _numba_threads
 from .._threads import parallel_chunks as _parallel_chunks
 from ..graphs import as_adjacency, check_connected
-from ._calibration import calibration_pairs, least_squares_scales, tree_share
+from ._calibration import calibration_pairs, dirac_pairs, least_squares_scales, tree_share
 from ._operators import operator_for
 from ._plan import graph_profile, plan_blocks
 from ._trees import cluster_forests, merged_subtrees, shortest_path_trees
@@ -27,6 +27,10 @@ _DEFAULT_TREE_WEIGHT = 0.3
 
 # sparse signals denser than this (nonzeros / entries) are diffused on the whole graph
 _LOCAL_DENSITY = 0.02
+
+# fewest calibration pairs within 2c hops for the unbalanced scale to be
+# fitted on training signals (else pairs of unit masses are used)
+_MIN_CLOSE_PAIRS = 16
 
 # fewest cells a compressed block is summed over
 _MIN_CELLS = 32
@@ -137,10 +141,9 @@ class _BaseDiffusionEMD(TransformerMixin, BaseEstimator):
             self.max_scale_ = int(self.max_scale)
         self._build_trees(adjacency)
         self._build_pyramid(adjacency)
-        self._set_times(dyadic_times(self.max_scale_))
-        self.hop_scale_, self.tree_scale_ = self._calibrate(adjacency, X)
-        self._set_times(self._truncate_times(adjacency, self.times_))
+        self._set_times(self._truncate_times(adjacency, dyadic_times(self.max_scale_)))
         self.max_scale_ = int(np.log2(self.times_[-1]))
+        self.hop_scale_, self.tree_scale_ = self._calibrate(adjacency, X)
         self.last_weight_ = self._block_weights(self.hop_scale_, self._balanced)[1]
         return self
 
@@ -251,9 +254,11 @@ class _BaseDiffusionEMD(TransformerMixin, BaseEstimator):
             self.n_jobs,
         )
         if drawn is None:
+            self._close_pairs = 0
             self._fit_tree_weight(None, [None, None], [1.0, 1.0])
             return 1.0, 1.0
         rows, n_first, exact = drawn
+        self._close_pairs = int(np.sum(exact <= self._calibration_range()))
         X = X.tocsr() if sp.issparse(X) else X
         emb = self._embed(
             X[rows], balanced=True, diffusion_scale=1.0 if self._diffusion else 0.0,
@@ -261,10 +266,14 @@ class _BaseDiffusionEMD(TransformerMixin, BaseEstimator):
         ).astype(np.float64)
         split = self._n_diffusion_columns
         scales, approxes = least_squares_scales(
-            (emb[:, :split], emb[:, split:]), n_first, exact
+            (emb[:, :split], emb[:, split:]), n_first, exact, self._calibration_range()
         )
         self._fit_tree_weight(exact, approxes, scales)
         return scales[0], scales[1]
+
+    def _calibration_range(self):
+        """Exact distances the scales are fitted on (all of them here)."""
+        return np.inf
 
     # -- embedding --------------------------------------------------------
     def transform(self, X):
@@ -665,8 +674,14 @@ def _compressed_names(est):
     return np.asarray(names, dtype=object)
 
 
-def _mean_displacement(operator, adjacency, times, rng, n_jobs=None, n_sources=32):
-    """Mean hop distance travelled by lazy walks after each number of steps."""
+def _mean_displacement(operator, adjacency, times, rng, n_jobs=None, n_sources=32,
+                       stop_at=np.inf):
+    """Mean hop distance travelled by lazy walks after each number of steps.
+
+    Times are taken in increasing order, each diffused on its own, and the
+    measurement stops at the first one whose displacement reaches
+    ``stop_at``: the cost is that of the last time measured, not the longest.
+    """
     from scipy.sparse.csgraph import shortest_path
 
     n = operator.n_nodes
@@ -675,8 +690,13 @@ def _mean_displacement(operator, adjacency, times, rng, n_jobs=None, n_sources=3
     hops[~np.isfinite(hops)] = 0.0  # walks never leave their component
     diracs = np.zeros((sources.size, n))
     diracs[np.arange(sources.size), sources] = 1.0
-    diffused = operator.diffuse(diracs, times, n_jobs=n_jobs)
-    return (diffused * hops[None]).sum(axis=2).mean(axis=1)
+    displacement = []
+    for t in times:
+        diffused = operator.diffuse(diracs, [t], n_jobs=n_jobs)[0]
+        displacement.append(float((diffused * hops).sum(axis=1).mean()))
+        if displacement[-1] >= stop_at:
+            break
+    return np.array(displacement)
 
 
 def _seed(random_state):
@@ -991,9 +1011,9 @@ class UnbalancedDiffusionEMD(_BaseDiffusionEMD):
     last_weight_ : float
         ``mass_penalty``, the largest weight of the coarsest block.
     displacement_ : ndarray of float
-        Mean hops travelled by lazy walks at each time of the graph's full
-        scale range (before truncation); empty when the cluster trees
-        replace the diffusion.
+        Mean hops travelled by lazy walks at each time, up to the first that
+        reaches ``mass_penalty`` (or the largest scale); empty when the
+        cluster trees replace the diffusion.
     n_trees_ : int
         Cluster trees in use (0 unless the graph is a hierarchy with hubs).
 
@@ -1080,11 +1100,49 @@ class UnbalancedDiffusionEMD(_BaseDiffusionEMD):
             )
 
     def _calibrate(self, adjacency, X):
-        if not self._diffusion:  # cluster trees are in hops by construction
+        """Factor turning diffusion distances into hops.
+
+        As for :class:`DiffusionEMD`, but fitted only on calibration pairs
+        within ``2c`` hops: the distances over which the unbalanced distance
+        moves mass, and the range its truncated diffusion measures (farther
+        pairs saturate it). When too few training pairs are that close (a
+        long path of bins, say), pairs of unit masses at every distance up
+        to ``2c`` are used instead: their EMD is their hop distance. Cluster
+        trees are in hops by construction.
+        """
+        if not self._diffusion:
             self.tree_weight_ = 1.0
             return 1.0, 1.0
         self.tree_weight_ = 0.0
-        return super()._calibrate(adjacency, X)
+        scale, _ = super()._calibrate(adjacency, X)
+        if self.n_calibration_signals == 0 or self._close_pairs >= _MIN_CLOSE_PAIRS:
+            return scale, 1.0
+        pairs = dirac_pairs(
+            adjacency, X, self.n_calibration_signals, int(np.floor(2 * self.mass_penalty)),
+            np.random.default_rng(_seed(self.random_state)),
+        )
+        if pairs is None:
+            return scale, 1.0
+        first, second, hops = pairs
+        nodes = np.concatenate([first, second])
+        diracs = sp.csr_matrix(
+            (np.ones(nodes.size, dtype=X.dtype), (np.arange(nodes.size), nodes)),
+            shape=(nodes.size, self._n_nodes),
+        )
+        emb = self._embed(
+            diracs, balanced=True, diffusion_scale=1.0, tree_scale=0.0, calibrating=True
+        )
+        part = emb[:, : self._n_diffusion_columns]
+        approx = np.asarray(
+            abs(part[: first.size] - part[first.size :]).sum(axis=1), dtype=np.float64
+        ).ravel()
+        keep = approx > 0
+        if not keep.any():
+            return scale, 1.0
+        return float(np.sum(hops[keep] * approx[keep]) / np.sum(approx[keep] ** 2)), 1.0
+
+    def _calibration_range(self):
+        return 2.0 * float(self.mass_penalty)
 
     def _truncate_times(self, adjacency, times):
         """Stop at the first time whose mean walk displacement reaches ``mass_penalty``.
@@ -1098,7 +1156,8 @@ class UnbalancedDiffusionEMD(_BaseDiffusionEMD):
             self.displacement_ = np.zeros(0)
             return times
         self.displacement_ = _mean_displacement(
-            self.operator_, adjacency, times, check_random_state(self.random_state), self.n_jobs
+            self.operator_, adjacency, times, check_random_state(self.random_state), self.n_jobs,
+            stop_at=self.mass_penalty,
         )
         reached = np.flatnonzero(self.displacement_ >= self.mass_penalty)
         stop = int(reached[0]) if reached.size else len(times) - 1
