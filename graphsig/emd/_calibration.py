@@ -3,7 +3,9 @@
 import numpy as np
 import scipy.sparse as sp
 
-__all__ = ["calibration_pairs", "dirac_pairs", "least_squares_scales", "tree_share"]
+__all__ = [
+    "calibration_pairs", "dirac_pairs", "least_squares_scales", "origin_fit", "tree_share",
+]
 
 
 def calibration_pairs(adjacency, X, n_signals, rng, n_jobs):
@@ -52,14 +54,20 @@ def least_squares_scales(parts, n_first, exact, max_distance=np.inf):
             approxes.append(None)
             continue
         approx = cross_l1(part[:n_first], part[n_first:])
-        keep = (approx > 0) & (exact <= max_distance)
-        scales.append(
-            float(np.sum(exact[keep] * approx[keep]) / np.sum(approx[keep] ** 2))
-            if keep.any()
-            else 1.0
-        )
+        scales.append(origin_fit(exact, approx, exact <= max_distance))
         approxes.append(approx)
     return scales, approxes
+
+
+def origin_fit(exact, approx, keep=True):
+    """Least-squares factor through the origin from ``approx`` to ``exact``.
+
+    Over the pairs in ``keep`` with a nonzero ``approx``; 1.0 if there are none.
+    """
+    keep = (approx > 0) & keep
+    if not keep.any():
+        return 1.0
+    return float(np.sum(exact[keep] * approx[keep]) / np.sum(approx[keep] ** 2))
 
 
 def tree_share(exact, approxes, scales, default):

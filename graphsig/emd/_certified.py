@@ -15,7 +15,7 @@ from ._exact import (
     _PairSolver,
 )
 
-__all__ = ["exact_kneighbors", "CertifiedIndex"]
+__all__ = ["exact_kneighbors", "CertifiedIndex", "validated_signals"]
 
 # Lower bounds within this relative margin of the current k-th distance are
 # solved rather than pruned, so that rounding in the bounds never drops a
@@ -70,7 +70,7 @@ class CertifiedIndex:
         self.signals = signals
         self.penalty = mass_penalty
         self.solver = _PairSolver(ot, mass_penalty, ("query", "sample"))
-        self.landmarks = _farthest_points(self.indptr, self.indices, n_landmarks, random_state)
+        self.landmarks = _farthest_points(adjacency, n_landmarks, random_state)
         basis = self._landmark_potentials()
         self.projections = np.asarray(signals @ basis)  # (n_samples, n_potentials)
         self.basis = basis
@@ -161,6 +161,7 @@ class CertifiedIndex:
         done = np.zeros(n, dtype=bool)
         if exclude >= 0:
             done[exclude] = True
+        sources = q_nodes.astype(np.int64)
         # hop table from the query's support: to every node if it fits, else
         # per candidate
         n_sources = q_nodes.size
@@ -170,7 +171,7 @@ class CertifiedIndex:
             target_pos[:] = np.arange(self.n_nodes)
             table = np.full((n_sources, self.n_nodes), np.inf, dtype=np.float32)
             self._hop_distances(
-                self.indptr, self.indices, q_nodes.astype(np.int64), target_pos,
+                self.indptr, self.indices, sources, target_pos,
                 self.n_nodes, max_depth, table,
             )
         rows = np.arange(n_sources, dtype=np.int64)
@@ -204,7 +205,7 @@ class CertifiedIndex:
                 target_pos[y_nodes] = y_columns
                 pair_table = np.full((n_sources, y_nodes.size), np.inf, dtype=np.float32)
                 self._hop_distances(
-                    self.indptr, self.indices, q_nodes.astype(np.int64), target_pos,
+                    self.indptr, self.indices, sources, target_pos,
                     y_nodes.size, max_depth, pair_table,
                 )
                 target_pos[y_nodes] = -1
@@ -240,17 +241,14 @@ def _insert(best_d, best_i, value, index):
     best_i[pos] = index
 
 
-def _farthest_points(indptr, indices, n_points, random_state):
+def _farthest_points(adjacency, n_points, random_state):
     """Nodes spread over the graph: each next one farthest (in hops) from those before."""
     from scipy.sparse.csgraph import shortest_path
 
-    n_nodes = indptr.size - 1
+    n_nodes = adjacency.shape[0]
     n_points = min(int(n_points), n_nodes)
     if n_points == 0:
         return np.zeros(0, dtype=np.int64)
-    adjacency = sp.csr_matrix(
-        (np.ones(indices.size), indices, indptr), shape=(n_nodes, n_nodes)
-    )
     rng = np.random.default_rng(random_state)
     chosen = [int(rng.integers(n_nodes))]
     nearest = shortest_path(adjacency, directed=False, unweighted=True, indices=chosen[0])
@@ -263,6 +261,13 @@ def _farthest_points(indptr, indices, n_points, random_state):
         hops = shortest_path(adjacency, directed=False, unweighted=True, indices=nxt)
         np.minimum(nearest, np.where(np.isfinite(hops), hops, np.inf), out=nearest)
     return np.asarray(chosen, dtype=np.int64)
+
+
+def validated_signals(X, name, mass_penalty):
+    """Signals as the exact search reads them: validated float64 CSR,
+    normalised to unit mass in the balanced form (``mass_penalty`` None)."""
+    signals = _check_signals(X, name)
+    return _normalised(signals, name) if mass_penalty is None else signals
 
 
 def exact_kneighbors(graph, queries, data=None, n_neighbors=5, *, mass_penalty=None,
@@ -333,9 +338,12 @@ def exact_kneighbors(graph, queries, data=None, n_neighbors=5, *, mass_penalty=N
     [2.0, 3.0]
     """
     adjacency = as_adjacency(graph)
-    queries = _check_signals(queries, "queries")
+    penalty = _check_mass_penalty(mass_penalty)
+    if penalty is None:
+        check_connected(adjacency, what="the balanced EMD")
+    queries = validated_signals(queries, "queries", penalty)
     symmetric = data is None
-    data = queries if symmetric else _check_signals(data, "data")
+    data = queries if symmetric else validated_signals(data, "data", penalty)
     n_nodes = adjacency.shape[0]
     for name, signals in (("queries", queries), ("data", data)):
         if signals.shape[1] != n_nodes:
@@ -352,12 +360,7 @@ def exact_kneighbors(graph, queries, data=None, n_neighbors=5, *, mass_penalty=N
         )
     if exclude_self and queries.shape[0] != data.shape[0]:
         raise ValueError("exclude_self needs as many queries as samples (data=None)")
-    penalty = _check_mass_penalty(mass_penalty)
     n_jobs = _check_n_jobs(n_jobs)
-    if penalty is None:
-        check_connected(adjacency, what="the balanced EMD")
-        queries = _normalised(queries, "queries")
-        data = queries if symmetric else _normalised(data, "data")
     if order is not None:
         order = np.asarray(order)
         if order.ndim != 2 or order.shape[0] != queries.shape[0]:

@@ -14,7 +14,13 @@ from ..diffusion import dyadic_times, lazy_walk_chebyshev
 from .._threads import numba_threads as _numba_threads
 from .._threads import parallel_chunks as _parallel_chunks
 from ..graphs import as_adjacency, check_connected
-from ._calibration import calibration_pairs, dirac_pairs, least_squares_scales, tree_share
+from ._calibration import (
+    calibration_pairs,
+    dirac_pairs,
+    least_squares_scales,
+    origin_fit,
+    tree_share,
+)
 from ._operators import operator_for
 from ._plan import graph_profile, plan_blocks
 from ._trees import cluster_forests, merged_subtrees, shortest_path_trees
@@ -253,26 +259,59 @@ class _BaseDiffusionEMD(TransformerMixin, BaseEstimator):
             adjacency, X, self.n_calibration_signals, check_random_state(self.random_state),
             self.n_jobs,
         )
+        reach = self._calibration_range()
         if drawn is None:
-            self._close_pairs = 0
-            self._fit_tree_weight(None, [None, None], [1.0, 1.0])
-            return 1.0, 1.0
-        rows, n_first, exact = drawn
-        self._close_pairs = int(np.sum(exact <= self._calibration_range()))
-        X = X.tocsr() if sp.issparse(X) else X
-        emb = self._embed(
-            X[rows], balanced=True, diffusion_scale=1.0 if self._diffusion else 0.0,
-            tree_scale=1.0, calibrating=True,
-        ).astype(np.float64)
-        split = self._n_diffusion_columns
-        scales, approxes = least_squares_scales(
-            (emb[:, :split], emb[:, split:]), n_first, exact, self._calibration_range()
-        )
-        self._fit_tree_weight(exact, approxes, scales)
+            n_close = 0
+            scales = [1.0, 1.0]
+            self._fit_tree_weight(None, [None, None], scales)
+        else:
+            rows, n_first, exact = drawn
+            n_close = int(np.sum(exact <= reach))
+            X = X.tocsr() if sp.issparse(X) else X
+            emb = self._embed(
+                X[rows], balanced=True, diffusion_scale=1.0 if self._diffusion else 0.0,
+                tree_scale=1.0, calibrating=True,
+            ).astype(np.float64)
+            split = self._n_diffusion_columns
+            scales, approxes = least_squares_scales(
+                (emb[:, :split], emb[:, split:]), n_first, exact, reach
+            )
+            self._fit_tree_weight(exact, approxes, scales)
+        if np.isfinite(reach) and n_close < _MIN_CLOSE_PAIRS and self.n_calibration_signals:
+            scales[0] = self._dirac_scale(adjacency, X, int(np.floor(reach)), scales[0])
         return scales[0], scales[1]
 
+    def _dirac_scale(self, adjacency, X, radius, default):
+        """Diffusion scale fitted on pairs of unit masses up to ``radius`` hops apart.
+
+        Their EMD is their hop distance: exact for free.
+        """
+        pairs = dirac_pairs(
+            adjacency, X, self.n_calibration_signals, radius,
+            np.random.default_rng(_seed(self.random_state)),
+        )
+        if pairs is None:
+            return default
+        first, second, hops = pairs
+        nodes = np.concatenate([first, second])
+        diracs = sp.csr_matrix(
+            (np.ones(nodes.size, dtype=X.dtype), (np.arange(nodes.size), nodes)),
+            shape=(nodes.size, self._n_nodes),
+        )
+        emb = self._embed(
+            diracs, balanced=True, diffusion_scale=1.0, tree_scale=0.0, calibrating=True
+        )
+        part = emb[:, : self._n_diffusion_columns]
+        approx = np.asarray(
+            abs(part[: first.size] - part[first.size :]).sum(axis=1), dtype=np.float64
+        ).ravel()
+        scale = origin_fit(hops, approx)
+        return scale if np.any(approx > 0) else default
+
     def _calibration_range(self):
-        """Exact distances the scales are fitted on (all of them here)."""
+        """Largest exact distance the scales are fitted on (all of them here);
+        with a finite range, too few training pairs within it are replaced
+        by pairs of unit masses (:meth:`_dirac_scale`)."""
         return np.inf
 
     # -- embedding --------------------------------------------------------
@@ -507,48 +546,41 @@ class _BaseDiffusionEMD(TransformerMixin, BaseEstimator):
             sub = X[start:stop]
             width = stop - start
             rows_all, cols_all, vals_all = [], [], []
-            if diffusion_scale == 0 and n_trees:  # trees alone
-                self._local_tree_entries(
-                    sub, per_tree, column_of, scratch_mass, scratch_touched, dtype,
-                    rows_all, cols_all, vals_all,
-                )
-                parts.append(_batch_rows(rows_all, cols_all, vals_all, width,
-                                         self.n_features_out_, dtype))
-                continue
-            support = np.unique(sub.indices).astype(np.int64)
-            active = ball_nodes(full.indptr, full.indices, support, degree, seen)
-            if active.size > n_nodes // 2:  # most of the graph: diffuse on all of it
-                active = np.arange(n_nodes, dtype=np.int64)
-                nodes, node = None, sub.indices
-            else:
-                local[active] = np.arange(active.size)
-                nodes, node = active, local[sub.indices]
-                local[active] = -1
-            n_active = active.size
-            block = np.zeros((n_active, width), dtype=dtype)
-            block[node, np.repeat(np.arange(width), np.diff(sub.indptr))] = sub.data
-            diffused = op.diffuse_block(
-                block, self._coef, n_jobs=self.n_jobs, rescale=True, nodes=nodes
-            )
-            blocks = _weighted_blocks(diffused, weights, last, balanced)
-            for k, values in enumerate(blocks):
-                level = self.block_levels_[k]
-                if level > 0:
-                    cells, where = np.unique(
-                        self.pyramid_.labels[level][active], return_inverse=True
-                    )
-                    agg = sp.csr_matrix(
-                        (np.ones(n_active, dtype=dtype), (where, np.arange(n_active))),
-                        shape=(cells.size, n_active),
-                    )
-                    values = agg @ values
+            if diffusion_scale != 0:  # else trees alone
+                support = np.unique(sub.indices).astype(np.int64)
+                active = ball_nodes(full.indptr, full.indices, support, degree, seen)
+                if active.size > n_nodes // 2:  # most of the graph: diffuse on all of it
+                    active = np.arange(n_nodes, dtype=np.int64)
+                    nodes, node = None, sub.indices
                 else:
-                    cells = active
-                r, c = np.nonzero(values)
-                rows_all.append(c.astype(np.int64))
-                cols_all.append(offsets[k] + cells[r])
-                vals_all.append(values[r, c])
-            del diffused
+                    local[active] = np.arange(active.size)
+                    nodes, node = active, local[sub.indices]
+                    local[active] = -1
+                n_active = active.size
+                block = np.zeros((n_active, width), dtype=dtype)
+                block[node, np.repeat(np.arange(width), np.diff(sub.indptr))] = sub.data
+                diffused = op.diffuse_block(
+                    block, self._coef, n_jobs=self.n_jobs, rescale=True, nodes=nodes
+                )
+                blocks = _weighted_blocks(diffused, weights, last, balanced)
+                for k, values in enumerate(blocks):
+                    level = self.block_levels_[k]
+                    if level > 0:
+                        cells, where = np.unique(
+                            self.pyramid_.labels[level][active], return_inverse=True
+                        )
+                        agg = sp.csr_matrix(
+                            (np.ones(n_active, dtype=dtype), (where, np.arange(n_active))),
+                            shape=(cells.size, n_active),
+                        )
+                        values = agg @ values
+                    else:
+                        cells = active
+                    r, c = np.nonzero(values)
+                    rows_all.append(c.astype(np.int64))
+                    cols_all.append(offsets[k] + cells[r])
+                    vals_all.append(values[r, c])
+                del diffused
             if n_trees:
                 self._local_tree_entries(
                     sub, per_tree, column_of, scratch_mass, scratch_touched, dtype,
@@ -1113,33 +1145,7 @@ class UnbalancedDiffusionEMD(_BaseDiffusionEMD):
         if not self._diffusion:
             self.tree_weight_ = 1.0
             return 1.0, 1.0
-        self.tree_weight_ = 0.0
-        scale, _ = super()._calibrate(adjacency, X)
-        if self.n_calibration_signals == 0 or self._close_pairs >= _MIN_CLOSE_PAIRS:
-            return scale, 1.0
-        pairs = dirac_pairs(
-            adjacency, X, self.n_calibration_signals, int(np.floor(2 * self.mass_penalty)),
-            np.random.default_rng(_seed(self.random_state)),
-        )
-        if pairs is None:
-            return scale, 1.0
-        first, second, hops = pairs
-        nodes = np.concatenate([first, second])
-        diracs = sp.csr_matrix(
-            (np.ones(nodes.size, dtype=X.dtype), (np.arange(nodes.size), nodes)),
-            shape=(nodes.size, self._n_nodes),
-        )
-        emb = self._embed(
-            diracs, balanced=True, diffusion_scale=1.0, tree_scale=0.0, calibrating=True
-        )
-        part = emb[:, : self._n_diffusion_columns]
-        approx = np.asarray(
-            abs(part[: first.size] - part[first.size :]).sum(axis=1), dtype=np.float64
-        ).ravel()
-        keep = approx > 0
-        if not keep.any():
-            return scale, 1.0
-        return float(np.sum(hops[keep] * approx[keep]) / np.sum(approx[keep] ** 2)), 1.0
+        return super()._calibrate(adjacency, X)
 
     def _calibration_range(self):
         return 2.0 * float(self.mass_penalty)

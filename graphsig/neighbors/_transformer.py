@@ -243,8 +243,7 @@ class EMDNeighbors(TransformerMixin, BaseEstimator):
 
     def _certified_index(self, X):
         """The exact search over the training signals (``refine="exact"``)."""
-        from ..emd._certified import CertifiedIndex
-        from ..emd._exact import _check_signals, _normalised
+        from ..emd._certified import CertifiedIndex, validated_signals
 
         embedder = self.embedder_
         penalty = getattr(embedder, "mass_penalty", None)
@@ -254,19 +253,8 @@ class EMDNeighbors(TransformerMixin, BaseEstimator):
                 'refine="exact" needs a graphsig DiffusionEMD or UnbalancedDiffusionEMD '
                 f"embedding (with a fitted operator_), got {type(embedder).__name__}"
             )
-        signals = _check_signals(X, "X")
-        if penalty is None:
-            signals = _normalised(signals, "X")
+        signals = validated_signals(X, "X", penalty)
         return CertifiedIndex(operator.adjacency, signals, penalty, 16, 0)
-
-    def _query_signals(self, X):
-        """Validated CSR float64 query signals for the exact search."""
-        from ..emd._exact import _check_signals, _normalised
-
-        signals = _check_signals(X, "X")
-        if self._certified.penalty is None:
-            signals = _normalised(signals, "X")
-        return signals
 
     def _resolve_algorithm(self, n_samples):
         if self.algorithm != "auto":
@@ -345,38 +333,38 @@ class EMDNeighbors(TransformerMixin, BaseEstimator):
         queries = self.fit_embedding_ if query_is_train else self._embed(X, reset=False)
         signals = None
         if self._certified is not None:
-            signals = self._certified.signals if query_is_train else self._query_signals(X)
+            from ..emd._certified import validated_signals
+
+            signals = self._certified.signals if query_is_train else validated_signals(
+                X, "X", self._certified.penalty
+            )
         distances, indices = self._search(queries, n_neighbors, query_is_train, signals)
         return (distances, indices) if return_distance else indices
 
     def _search(self, queries, n_neighbors, exclude_self, signals=None):
         if self._certified is not None:
             return self._exact_search(queries, n_neighbors, exclude_self, signals)
+        distances, indices = self._embedding_search(queries, n_neighbors, exclude_self)
+        dtype = _dtype_of(self.fit_embedding_)
+        return distances.astype(dtype, copy=False), indices
+
+    def _embedding_search(self, queries, n_neighbors, exclude_self):
+        """Nearest training embeddings by L1, exact or approximate."""
         if self.algorithm_ == "exact":
-            distances, indices = l1_kneighbors(
+            return l1_kneighbors(
                 queries, self.fit_embedding_, n_neighbors, n_jobs=self.n_jobs,
                 exclude_self=exclude_self,
             )
-        else:
-            distances, indices = self._index.query(queries, n_neighbors, exclude_self)
-        dtype = _dtype_of(self.fit_embedding_)
-        return distances.astype(dtype, copy=False), indices
+        return self._index.query(queries, n_neighbors, exclude_self)
 
     def _exact_search(self, queries, n_neighbors, exclude_self, signals):
         """Exact EMD neighbours, candidates ordered by the embedding search."""
         from ..emd._certified import search
-
         from ..emd._exact import _check_n_jobs
 
         n_first = min(max(self.n_candidates, n_neighbors),
                       self.n_samples_fit_ - (1 if exclude_self else 0))
-        if self.algorithm_ == "exact":
-            _, order = l1_kneighbors(
-                queries, self.fit_embedding_, n_first, n_jobs=self.n_jobs,
-                exclude_self=exclude_self,
-            )
-        else:
-            _, order = self._index.query(queries, n_first, exclude_self)
+        _, order = self._embedding_search(queries, n_first, exclude_self)
         n_jobs = 1 if self.n_jobs is None else _check_n_jobs(self.n_jobs)
         distances, indices, n_solves = search(
             self._certified, signals, n_neighbors, order, exclude_self, n_jobs
