@@ -205,3 +205,16 @@ def test_limits_are_consistent():
     assert _operator.MAX_CHEBYSHEV_DEGREE == MAX_CHEBYSHEV_DEGREE
     # the default tol admits 2**24 lazy steps and not 2**25
     assert _chebyshev_degree(2**24, 1e-7) <= MAX_CHEBYSHEV_DEGREE < _chebyshev_degree(2**25, 1e-7)
+
+
+def test_auto_scale_never_refuses_on_a_long_path():
+    # the case: a 30,000-bin histogram on a path used to ask for
+    # hundreds of GiB with max_scale="auto"; now the plan caps the scale
+    # (and a path, a tree, is embedded exactly by its trees)
+    n = 30_000
+    X = np.zeros((3, n))
+    X[np.arange(3), [0, 10, n - 1]] = 1.0
+    est = graphsig.DiffusionEMD(path_graph(n)).fit(X)
+    assert est.plan_["kind"] == "hierarchy"
+    d = np.abs(est.transform(X)[0] - est.transform(X)).sum(axis=1)
+    np.testing.assert_allclose(d, [0.0, 10.0, n - 1.0])
