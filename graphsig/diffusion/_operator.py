@@ -292,6 +292,26 @@ _OperatorArrays = namedtuple(
 )
 
 
+def _unit_scale(adjacency):
+    """The weights times a power of two that brings the largest into [1, 2).
+
+    The operator depends only on the ratios of the weights, and a power of two
+    changes no bit of them; without it, weights near the ends of the float64
+    range (subnormal, or near 1e308) overflow or underflow in the degrees and
+    their powers.
+    """
+    largest = float(adjacency.data.max())
+    exponent = np.frexp(largest)[1] - 1
+    if exponent == 0:
+        return adjacency
+    scaled = adjacency.copy()
+    # two steps: 2**-exponent alone is out of range for subnormal weights
+    half = exponent // 2
+    scaled.data = np.ldexp(np.ldexp(scaled.data, -half), half - exponent)
+    scaled.eliminate_zeros()  # ratios below 2**-1074 of the largest weight vanish
+    return scaled
+
+
 class DiffusionOperator:
     """Mass-preserving lazy random-walk diffusion on a graph.
 
@@ -353,6 +373,8 @@ class DiffusionOperator:
             adjacency = adjacency.copy()
         if not weighted:
             adjacency.data[:] = 1.0
+        else:
+            adjacency = _unit_scale(adjacency)
         q = np.asarray(adjacency.sum(axis=1)).ravel()
         isolated = q == 0
         if anisotropy > 0:

@@ -10,6 +10,7 @@ from ._exact import (
     _DISTANCE_BUDGET_BYTES,
     _check_mass_penalty,
     _check_n_jobs,
+    _check_penalty_range,
     _check_signals,
     _normalised,
     _PairSolver,
@@ -267,7 +268,10 @@ def validated_signals(X, name, mass_penalty):
     """Signals as the exact search reads them: validated float64 CSR,
     normalised to unit mass in the balanced form (``mass_penalty`` None)."""
     signals = _check_signals(X, name)
-    return _normalised(signals, name) if mass_penalty is None else signals
+    if mass_penalty is None:
+        return _normalised(signals, name)
+    _check_penalty_range(mass_penalty, signals)
+    return signals
 
 
 def exact_kneighbors(graph, queries, data=None, n_neighbors=5, *, mass_penalty=None,

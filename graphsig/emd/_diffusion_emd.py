@@ -9,7 +9,8 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, check_random_state, validate_data
 
 from .._clone import clone_sharing_graph
-from .._signals import check_signal_values, dense_rows
+from .._signals import check_raw_signals, check_signal_values, dense_rows
+from .._validation import check_finite_output, validate_params
 from ..diffusion import dyadic_times, lazy_walk_chebyshev
 from .._threads import numba_threads as _numba_threads
 from .._threads import parallel_chunks as _parallel_chunks
@@ -94,6 +95,7 @@ class _BaseDiffusionEMD(TransformerMixin, BaseEstimator):
         return adjacency
 
     def _validate_signals(self, X, reset):
+        check_raw_signals(X, "X")
         X = validate_data(
             self,
             X,
@@ -122,7 +124,7 @@ class _BaseDiffusionEMD(TransformerMixin, BaseEstimator):
         -------
         self
         """
-        self._validate_params()
+        validate_params(self)
         X = self._validate_signals(X, reset=True)
         graph = self._resolve_graph(X.shape[1])
         adjacency = self._check_graph(graph)
@@ -150,6 +152,12 @@ class _BaseDiffusionEMD(TransformerMixin, BaseEstimator):
         self._set_times(self._truncate_times(adjacency, dyadic_times(self.max_scale_)))
         self.max_scale_ = int(np.log2(self.times_[-1]))
         self.hop_scale_, self.tree_scale_ = self._calibrate(adjacency, X)
+        if not (np.isfinite(self.hop_scale_) and np.isfinite(self.tree_scale_)):
+            raise ValueError(
+                "the calibration of the embedding's scale overflowed on these signals "
+                f"(hop_scale {self.hop_scale_}, tree_scale {self.tree_scale_}); rescale "
+                "the signals, e.g. to unit total mass"
+            )
         self.last_weight_ = self._block_weights(self.hop_scale_, self._balanced)[1]
         return self
 
@@ -331,9 +339,15 @@ class _BaseDiffusionEMD(TransformerMixin, BaseEstimator):
         check_is_fitted(self, "times_")
         X = self._validate_signals(X, reset=False)
         diffusion_scale, tree_scale = self._part_scales()
-        return self._embed(
+        embedding = self._embed(
             X, balanced=self._balanced, diffusion_scale=diffusion_scale, tree_scale=tree_scale
         )
+        check_finite_output(
+            embedding, "the embedding",
+            "the signals' masses times the embedding's weights exceed the range of "
+            f"{embedding.dtype}: rescale the signals (or pass float64 input)",
+        )
+        return embedding
 
     def _fit_tree_weight(self, exact, approxes, scales):
         """``tree_weight_``: given, or fitted by nonnegative least squares.
@@ -378,7 +392,7 @@ class _BaseDiffusionEMD(TransformerMixin, BaseEstimator):
         # D^1/2, the last step of the diffusion, fused into the assembly
         scale_out = self.operator_._arrays(dtype).sqrt_degree
         per_tree = dtype.type(tree_scale / n_trees) if n_trees else dtype.type(0)
-        batch = self.operator_.batch_size(n_times, dtype, self.max_memory)
+        batch = self._batch_size(dtype)
         for start, stop in self._batches(n_signals, batch, show=not calibrating):
             block = dense_rows(X, start, stop, dtype)
             if balanced:
@@ -401,6 +415,16 @@ class _BaseDiffusionEMD(TransformerMixin, BaseEstimator):
                         n_times * n_nodes, _parallel_chunks(block.shape[1]),
                     )
         return out
+
+    def _batch_size(self, dtype):
+        """Signals per batch of ``transform``: the one batch-size rule.
+
+        As many signals as keep the work arrays of one batch (the diffusion
+        at every time, plus the input) within ``max_memory``. Readers of
+        files (:mod:`graphsig.io`) and the Dask helpers
+        (:mod:`graphsig.parallel`) size their batches with it too.
+        """
+        return self.operator_.batch_size(len(self.times_) + 1, dtype, self.max_memory)
 
     def _batches(self, n_signals, batch, *, show):
         """``(start, stop)`` of each batch, with a progress bar if asked and useful."""
@@ -436,11 +460,10 @@ class _BaseDiffusionEMD(TransformerMixin, BaseEstimator):
 
         dtype = X.dtype
         n_signals = X.shape[0]
-        n_times = len(self.times_)
         n_trees = self._n_trees()
         weights, last = self._block_weights(diffusion_scale, balanced)
         per_tree = tree_scale / n_trees if n_trees else 0.0
-        batch = self.operator_.batch_size(n_times + 1, dtype, self.max_memory)
+        batch = self._batch_size(dtype)
         out = np.empty((n_signals, self.n_features_out_), dtype=dtype)
         chunks = _parallel_chunks(min(batch, n_signals))
         for start, stop in self._batches(n_signals, batch, show=show_progress):
@@ -518,7 +541,6 @@ class _BaseDiffusionEMD(TransformerMixin, BaseEstimator):
 
         dtype = X.dtype
         n_signals, n_nodes = X.shape
-        n_times = len(self.times_)
         n_trees = self._n_trees()
         weights, last = self._block_weights(diffusion_scale, balanced)
         op = self.operator_
@@ -539,7 +561,7 @@ class _BaseDiffusionEMD(TransformerMixin, BaseEstimator):
         if balanced:
             mass = np.asarray(X.sum(axis=1), dtype=np.float64).ravel()
             X = sp.csr_matrix(sp.diags(1.0 / mass) @ X, dtype=dtype)
-        batch = min(op.batch_size(n_times + 1, dtype, self.max_memory), 256)
+        batch = min(self._batch_size(dtype), 256)
         local = np.full(n_nodes, -1, dtype=np.int64)  # reset after each batch
         parts = []
         for start, stop in self._batches(n_signals, batch, show=show_progress):

@@ -5,6 +5,9 @@ import numbers
 import numpy as np
 import scipy.sparse as sp
 
+from .._signals import check_raw_signals, row_masses
+from .._validation import check_finite_output
+
 from graphsig.graphs import as_adjacency, check_connected
 
 __all__ = ["exact_emd"]
@@ -207,7 +210,23 @@ def exact_emd(graph, X, Y=None, *, mass_penalty=None, n_jobs=None, progress=Fals
         X = _normalised(X, "X")
         Y = X if symmetric else _normalised(Y, "Y")
         check_connected(adjacency, what="the balanced EMD")
-    return _all_pairs(adjacency, X, Y, symmetric, penalty, n_jobs, bool(progress))
+    else:
+        _check_penalty_range(penalty, X, Y)
+    distances = _all_pairs(adjacency, X, Y, symmetric, penalty, n_jobs, bool(progress))
+    check_finite_output(distances, "an exact EMD", "rescale the signals")
+    return distances
+
+
+def _check_penalty_range(penalty, *signals):
+    """The unbalanced cost is at most c (|x| + |y|): it must fit in float64."""
+    largest = max(float(row_masses(s).max(initial=0.0)) for s in signals)
+    with np.errstate(over="ignore"):
+        bound = 2.0 * penalty * largest
+    if not np.isfinite(bound):
+        raise ValueError(
+            f"mass_penalty ({penalty:g}) times the signals' largest mass ({largest:.3g}) "
+            "overflows float64: rescale the signals or the penalty"
+        )
 
 
 # ---------------------------------------------------------------------------
@@ -216,6 +235,7 @@ def exact_emd(graph, X, Y=None, *, mass_penalty=None, n_jobs=None, progress=Fals
 
 def _check_signals(signals, name):
     """Validate signals; return a canonical float64 CSR matrix (sorted indices)."""
+    check_raw_signals(signals, name)
     if sp.issparse(signals):
         if signals.ndim != 2:
             raise ValueError(
@@ -235,6 +255,11 @@ def _check_signals(signals, name):
                 f"{name} must be 2-D of shape (n_signals, n_nodes), got ndim={array.ndim} "
                 f"(shape {array.shape}); for one signal use {name}.reshape(1, -1)"
             )
+        if array.dtype.kind == "O":  # numbers held as objects, as scikit-learn reads them
+            try:
+                array = array.astype(np.float64)
+            except (ValueError, TypeError) as exc:
+                raise TypeError(f"cannot read {name} as an array of numbers: {exc}") from exc
         _check_real_dtype(array.dtype, name)
         values = array
         matrix = None
@@ -247,6 +272,12 @@ def _check_signals(signals, name):
         )
     if matrix is None:
         matrix = sp.csr_matrix(np.asarray(values, dtype=np.float64))
+    huge = np.flatnonzero(~(row_masses(matrix) <= np.finfo(np.float64).max))
+    if huge.size:
+        raise ValueError(
+            f"{name} has signals whose total mass overflows float64 (rows "
+            f"{', '.join(str(i) for i in huge[:5])}); rescale them"
+        )
     matrix.eliminate_zeros()
     matrix.sort_indices()
     return matrix

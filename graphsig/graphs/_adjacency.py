@@ -12,6 +12,8 @@ import sys
 import numpy as np
 import scipy.sparse as sp
 
+from .._validation import check_sparse_structure
+
 __all__ = ["as_adjacency", "connected_components", "check_connected", "largest_component"]
 
 # |A - A.T| max must not exceed SYMMETRY_RTOL * max |A| (for float64 inputs;
@@ -299,6 +301,7 @@ def _canonical_csr(matrix, dtype):
         raise ValueError("graph has no nodes (adjacency of shape (0, 0))")
     input_dtype = matrix.dtype
     _check_value_dtype(input_dtype)
+    check_sparse_structure(matrix, "adjacency")
 
     if matrix.format != "csr":
         matrix = matrix.tocsr()  # a new object: ours to modify
@@ -382,7 +385,8 @@ def _symmetric(matrix, rtol):
             f"{rtol:.1g} * max |A| = {tolerance:.3g}; graphs must be undirected. "
             "Symmetrise it first, e.g. (A + A.T) / 2 or A.maximum(A.T)."
         )
-    result = (matrix + transpose) * matrix.dtype.type(0.5)
+    half = matrix.dtype.type(0.5)
+    result = matrix * half + transpose * half  # halves first: no overflow near the max
     result = sp.csr_matrix(result)
     result.sum_duplicates()
     result.eliminate_zeros()

@@ -9,6 +9,8 @@ from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .._clone import clone_sharing_graph
+from .._signals import check_raw_signals
+from .._validation import validate_params
 from ._knn import l1_kneighbors
 
 __all__ = ["EMDNeighbors"]
@@ -206,7 +208,7 @@ class EMDNeighbors(TransformerMixin, BaseEstimator):
         -------
         self
         """
-        self._validate_params()
+        validate_params(self)
         if self.refine == "exact" and self._precomputed():
             raise ValueError(
                 'refine="exact" needs the signals to solve exact EMD problems, but '
@@ -263,6 +265,7 @@ class EMDNeighbors(TransformerMixin, BaseEstimator):
 
     def _embed(self, X, reset):
         """Validated embeddings of ``X`` (fitting the embedder if ``reset``)."""
+        check_raw_signals(X, "X")
         if self._precomputed():
             emb = validate_data(
                 self, X, reset=reset, accept_sparse="csr", dtype=[np.float64, np.float32],
