@@ -235,3 +235,27 @@ def test_object_arrays_of_numbers_are_read_alike():
     np.testing.assert_array_equal(exact_emd(path_graph(N), as_objects), exact_emd(path_graph(N), X))
     est = DiffusionEMD(path_graph(N)).fit(X)
     np.testing.assert_array_equal(est.transform(as_objects), est.transform(X))
+
+
+# -- embeddings and kNN graphs ----------------------------------------------
+
+
+def test_l1_searches_refuse_corrupted_sparse_and_report_overflow():
+    from graphsig.neighbors import knn_affinity, l1_distances, l1_kneighbors
+
+    S = sp.csr_matrix(np.eye(3))
+    S.indices[0] = 7
+    for call in (lambda: l1_distances(S), lambda: l1_kneighbors(S, n_neighbors=1),
+                 lambda: knn_affinity(S)):
+        with pytest.raises(ValueError, match="indices outside"):
+            call()
+    X = np.full((3, 4), 1e308)
+    X[1] = -1e308
+    for call in (lambda: l1_distances(X), lambda: l1_kneighbors(X, n_neighbors=2),
+                 lambda: l1_kneighbors(sp.csr_matrix(X), n_neighbors=2)):
+        with pytest.raises(ValueError, match="overflowed"):
+            call()
+    with pytest.raises(ValueError, match="n_jobs"):
+        l1_distances(np.eye(3), n_jobs=0)
+    with pytest.raises(ValueError, match="n_jobs"):
+        l1_kneighbors(np.eye(3), n_neighbors=1, n_jobs=0)

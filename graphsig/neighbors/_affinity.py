@@ -5,6 +5,8 @@ import numbers
 import numpy as np
 import scipy.sparse as sp
 
+from .._validation import check_sparse_structure
+
 __all__ = ["knn_affinity"]
 
 _SYMMETRIZE = ("mean", "max", "min")
@@ -86,6 +88,7 @@ def knn_affinity(knn_graph, *, n_neighbors=None, decay=2.0, symmetrize="mean"):
             "knn_graph must be a scipy.sparse k-nearest-neighbour distance graph, got "
             f"{type(knn_graph).__name__}"
         )
+    check_sparse_structure(knn_graph, "knn_graph")
     G = sp.csr_matrix(knn_graph)
     n = G.shape[0]
     if G.shape[0] != G.shape[1]:

@@ -2,6 +2,9 @@
 
 import numpy as np
 
+from .._signals import check_raw_signals
+from .._validation import check_finite_output, check_n_jobs
+
 __all__ = ["l1_distances"]
 
 
@@ -39,6 +42,7 @@ def l1_distances(A, B=None, *, n_jobs=None):
     from .._threads import numba_threads as _numba_threads
     from ._kernels import l1_cross
 
+    n_jobs = check_n_jobs(n_jobs)
     A = _as_embedding(A, "A")
     B = A if B is None else _as_embedding(B, "B")
     if A.shape[1] != B.shape[1]:
@@ -51,10 +55,14 @@ def l1_distances(A, B=None, *, n_jobs=None):
     out = np.empty((A.shape[0], B.shape[0]), dtype=dtype)
     with _numba_threads(n_jobs):
         l1_cross(A, B, out)
+    check_finite_output(
+        out, "an L1 distance", "the embeddings' values are too large for their dtype: rescale them"
+    )
     return out
 
 
 def _as_embedding(X, name):
+    check_raw_signals(X, name)
     if hasattr(X, "toarray"):  # scipy.sparse: all pairs are dense anyway
         X = X.toarray()
     X = np.asarray(X)

@@ -5,6 +5,9 @@ import numbers
 import numpy as np
 import scipy.sparse as sp
 
+from .._signals import check_raw_signals
+from .._validation import check_finite_output, check_n_jobs
+
 __all__ = ["l1_kneighbors"]
 
 
@@ -70,6 +73,7 @@ def l1_kneighbors(queries, data=None, n_neighbors=5, *, n_jobs=None, exclude_sel
     """
     from .._threads import numba_threads as _numba_threads
 
+    n_jobs = check_n_jobs(n_jobs)
     sparse = sp.issparse(queries) or (data is not None and sp.issparse(data))
     queries = _check_embedding(queries, "queries", sparse)
     data = queries if data is None else _check_embedding(data, "data", sparse)
@@ -78,7 +82,9 @@ def l1_kneighbors(queries, data=None, n_neighbors=5, *, n_jobs=None, exclude_sel
 
     n_queries = queries.shape[0]
     if sparse:
-        return _sparse_kneighbors(queries, data, n_neighbors, exclude_self, n_jobs)
+        distances, indices = _sparse_kneighbors(queries, data, n_neighbors, exclude_self, n_jobs)
+        check_finite_output(distances, "an L1 distance", _OVERFLOW_HINT)
+        return distances, indices
     from ._knn_kernels import l1_topk_dense
 
     dtype = np.result_type(queries.dtype, data.dtype)
@@ -97,7 +103,11 @@ def l1_kneighbors(queries, data=None, n_neighbors=5, *, n_jobs=None, exclude_sel
         order = np.lexsort((indices, distances))
         take = np.arange(n_queries)[:, None]
         distances, indices = distances[take, order], indices[take, order]
+    check_finite_output(distances, "an L1 distance", _OVERFLOW_HINT)
     return distances, indices
+
+
+_OVERFLOW_HINT = "the embeddings' values are too large for their dtype: rescale them"
 
 
 # One overlap step of the sparse kernel costs about as much as this many
@@ -231,6 +241,7 @@ def _check_search(queries_shape, data_shape, n_neighbors, exclude_self):
 
 def _check_embedding(X, name, sparse):
     """Validate one embedding: 2-D, float32/float64, finite; CSR with sorted indices if sparse."""
+    check_raw_signals(X, name)
     if sparse:
         X = sp.csr_matrix(X) if not (sp.issparse(X) and X.format == "csr") else X
         values = X.data
