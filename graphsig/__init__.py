@@ -43,6 +43,7 @@ _LAZY = {
 
 _SUBMODULES = {
     "graphs", "diffusion", "emd", "neighbors", "datasets", "models", "dynamics", "io", "parallel",
+    "sc",
 }
 
 __getattr__, __dir__, __all__ = attach(__name__, _LAZY, _SUBMODULES)
