@@ -8,12 +8,17 @@ marker genes and checks the embedding against exact EMD on a sample.
 writes the embedding to ``.npy`` or ``.npz``.
 
 Run ``graphsig COMMAND --help`` for the options. :func:`main` is the entry
-point; it returns the exit code (0 on success, 2 on a user error, with a
-one-line message on stderr).
+point; it returns the exit code (0 on success, 2 on a user error, 130 if
+interrupted by SIGINT, 143 if terminated by SIGTERM, each with a one-line
+message on stderr). Files are read and written by :mod:`graphsig.io`: the
+output is written under a temporary name and renamed into place once
+complete, so a failed or stopped run leaves no partial file and any older
+output as it was.
 """
 
 import argparse
 import math
+import signal
 import sys
 import time
 from pathlib import Path
@@ -41,7 +46,6 @@ _N_MARKERS_SHOWN = 6
 _N_NEAREST = 5
 _K_PRECISION = 10
 
-_GRAPH_SUFFIXES = (".npz", ".mtx", ".mtx.gz", ".npy", ".h5ad")
 # .npy and .npz signals are streamed in batches (graphsig.io); the estimator
 # is fitted on all of them if they take at most this much memory as float64,
 # else on a seeded random sample of as many rows
@@ -55,6 +59,29 @@ class UsageError(Exception):
 class _Parser(argparse.ArgumentParser):
     def error(self, message):
         raise UsageError(message)
+
+
+class _Terminated(BaseException):
+    """SIGTERM, raised where the program is so that its cleanups run."""
+
+
+def _raise_terminated(signum, frame):
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second SIGTERM cannot cut the cleanup
+    raise _Terminated
+
+
+def _handle_sigterm():
+    """Turn SIGTERM into :class:`_Terminated`; return the handler it replaced.
+
+    Only the default action is replaced (not a handler of a host program,
+    nor an inherited "ignore"); returns None when nothing was changed.
+    """
+    try:
+        if signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
+            return None
+        return signal.signal(signal.SIGTERM, _raise_terminated)
+    except ValueError:  # not the main thread: signals cannot be handled here
+        return None
 
 
 # ---------------------------------------------------------------------------
@@ -73,13 +100,16 @@ def main(argv=None):
     -------
     code : int
         0 on success, 2 on a user error (bad arguments, unreadable or
-        inconsistent input), whose message is printed on stderr.
+        inconsistent input), 130 if interrupted (SIGINT, Ctrl-C), 143 if
+        terminated (SIGTERM); a one-line message on stderr for each error.
     """
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv:
         argv = ["demo"]
-    parser = _build_parser()
+    previous = None
     try:
+        previous = _handle_sigterm()
+        parser = _build_parser()
         args = parser.parse_args(argv)
         run = getattr(args, "run", None)
         if run is None:
@@ -94,6 +124,12 @@ def main(argv=None):
     except KeyboardInterrupt:
         print("graphsig: interrupted", file=sys.stderr)
         return 130
+    except _Terminated:
+        print("graphsig: terminated", file=sys.stderr)
+        return 143
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
 
 
 def _print_error(exc):
@@ -132,12 +168,15 @@ def _build_parser():
         description=(
             "Embed nonnegative signals on a graph so that L1 distances between embeddings "
             "approximate the earth mover's distance (hop ground cost). GRAPH: .npz "
-            "(scipy.sparse.save_npz, or numpy.savez of a dense array), .mtx (Matrix Market) "
-            "or .npy; or .h5ad (uns/neighbors/connectivities). SIGNALS: .npz, .mtx or .npy "
-            "with one signal per row; or .h5ad, whose genes (columns of raw.X, else X) are "
-            "the signals on its cells. .npy and .npz signals are read and embedded in "
-            "batches; if they would take more than 256 MiB as float64, the embedding's hop "
-            "scale is fitted on a seeded random sample of that size."
+            "(scipy.sparse.save_npz of a CSR, CSC or COO matrix, or numpy.savez of a dense "
+            "array), .mtx (Matrix Market) or .npy; or .h5ad (uns/neighbors/connectivities). "
+            "SIGNALS: .npz, .mtx or .npy with one signal per row; or .h5ad, whose genes "
+            "(columns of raw.X, else X) are the signals on its cells. .npy and .npz signals "
+            "are read and embedded in batches; if they would take more than 256 MiB as "
+            "float64, the embedding's hop scale is fitted on a seeded random sample of that "
+            "size. OUT is written under a temporary name and renamed once complete: a failed "
+            "or interrupted run leaves no partial file and an older OUT untouched. OUT must "
+            "not be GRAPH or SIGNALS."
         ),
     )
     embed.add_argument("graph", metavar="GRAPH", help="adjacency matrix file")
@@ -229,7 +268,7 @@ def _transform(est, X, *, progress, unit):
     if not progress:
         return est.transform(X)
     n = X.shape[0]
-    batch = est.operator_.batch_size(len(est.times_), X.dtype, est.max_memory)
+    batch = est._batch_size(X.dtype)
     if n > batch:
         est.set_params(progress=True)
         try:
@@ -378,6 +417,8 @@ def _query_scores(approx, exact, queries, k):
 
 
 def _run_embed(args):
+    from . import io
+
     _check_form(args)
     output = Path(args.output)
     if output.suffix not in (".npy", ".npz"):
@@ -385,66 +426,49 @@ def _run_embed(args):
             f"cannot write {str(output)!r}: unknown extension {output.suffix or '(none)'!r} "
             "(use .npy or .npz)"
         )
-    if not output.parent.is_dir():
-        raise UsageError(f"output directory not found: {str(output.parent)!r}")
-
-    graph = read_graph(args.graph)
-    if args.signals_by_nodes and _suffix(args.signals) == ".h5ad":
+    if args.signals_by_nodes and args.signals.lower().endswith(".h5ad"):
         raise UsageError(
             "--signals-by-nodes does not apply to .h5ad signals: their cells are the nodes "
             "and their genes the signals"
         )
     dtype = np.float32 if args.float32 else np.float64
-    reader = _open_streamed(args.signals, args.signals_by_nodes)
-    if reader is None:
-        X = read_signals(args.signals, by_nodes=args.signals_by_nodes).astype(dtype, copy=False)
-        shape = X.shape
-    else:
+    try:
+        io.check_output(output, [args.graph, args.signals])
+        graph = io.read_graph(args.graph)
+        reader = io.read_signals(args.signals, by_nodes=args.signals_by_nodes, stream=True)
+    except (OSError, ValueError, TypeError, ImportError) as exc:
+        raise UsageError(str(exc)) from None
+    try:
         shape = reader.shape
         rows = _fit_sample(shape[0], max(2, _FIT_MAX_BYTES // (8 * max(1, shape[1]))))
-        X = reader.read(0, shape[0]) if len(rows) == shape[0] else reader.take(rows)
+        try:
+            X = reader.read(0, shape[0]) if len(rows) == shape[0] else reader.take(rows)
+        except (ValueError, TypeError) as exc:
+            raise UsageError(str(exc)) from None
         X = X.astype(dtype, copy=False)
-    n_nodes = graph.shape[0] if graph.ndim == 2 else None
-    if n_nodes is not None and shape[1] != n_nodes and shape[0] == n_nodes:
-        hint = (" (its columns look like the signals: add --signals-by-nodes)"
-                if not args.signals_by_nodes else " (drop --signals-by-nodes?)")
-    else:
-        hint = ""
-
-    est = _estimator(graph, args, max_scale=args.max_scale)
-    start = time.perf_counter()
-    try:
-        est.fit(X)
-        if reader is None:
-            emb = _transform(est, X, progress=not args.quiet, unit="signal")
+        n_nodes = graph.shape[0] if graph.ndim == 2 else None
+        if n_nodes is not None and shape[1] != n_nodes and shape[0] == n_nodes:
+            hint = (" (its columns look like the signals: add --signals-by-nodes)"
+                    if not args.signals_by_nodes else " (drop --signals-by-nodes?)")
         else:
-            from .io import transform_file
+            hint = ""
 
-            emb = transform_file(est, reader, dtype=dtype, progress=not args.quiet,
-                                 output=output if output.suffix == ".npy" else None)
-    except (ValueError, TypeError) as exc:
-        raise UsageError(f"{exc}{hint}") from None
-    except OSError as exc:
-        raise UsageError(f"cannot write {str(output)!r}: {exc.strerror or exc}") from None
+        est = _estimator(graph, args, max_scale=args.max_scale)
+        start = time.perf_counter()
+        try:
+            est.fit(X)
+            del X
+            emb = io.transform_file(est, reader, dtype=dtype, progress=not args.quiet,
+                                    output=output if output.suffix == ".npy" else None)
+            seconds = time.perf_counter() - start
+            if output.suffix == ".npz":
+                io.save_embedding(output, emb, times=est.times_, hop_scale=est.hop_scale_)
+        except (ValueError, TypeError) as exc:
+            raise UsageError(f"{exc}{hint}") from None
+        except OSError as exc:
+            raise UsageError(f"cannot write {str(output)!r}: {exc.strerror or exc}") from None
     finally:
-        if reader is not None:
-            reader.close()
-    seconds = time.perf_counter() - start
-
-    try:
-        if output.suffix == ".npy":
-            if reader is None:
-                np.save(output, emb.toarray() if hasattr(emb, "toarray") else emb)
-        elif hasattr(emb, "tocsr"):
-            # scipy.sparse.load_npz reads it; times and hop_scale ride along
-            emb = emb.tocsr()
-            np.savez(output, data=emb.data, indices=emb.indices, indptr=emb.indptr,
-                     format=np.array(b"csr"), shape=np.array(emb.shape),
-                     times=est.times_, hop_scale=np.float64(est.hop_scale_))
-        else:
-            np.savez(output, embedding=emb, times=est.times_, hop_scale=np.float64(est.hop_scale_))
-    except OSError as exc:
-        raise UsageError(f"cannot write {str(output)!r}: {exc.strerror or exc}") from None
+        reader.close()
     if not args.quiet:
         print(
             f"embedded {shape[0]} signals on {est.n_features_in_} nodes, {_form(est)}: "
@@ -455,166 +479,11 @@ def _run_embed(args):
     return 0
 
 
-# ---------------------------------------------------------------------------
-# reading files
-
-
-def _suffix(path):
-    name = Path(path).name.lower()
-    if name.endswith(".mtx.gz"):
-        return ".mtx.gz"
-    return Path(name).suffix
-
-
-def _open_streamed(path, by_nodes):
-    """A batch reader of the signals file, or None to read it whole.
-
-    .npy and .npz files of 2-D signals (one per row) are streamed; other
-    files, and files the reader cannot open (whose problem the whole-file
-    reader then reports), are read whole.
-    """
-    if by_nodes or _check_file(path, "signals") not in (".npy", ".npz"):
-        return None
-    from .io import open_signals
-
-    try:
-        return open_signals(path)
-    except (ValueError, TypeError, KeyError, OSError):
-        return None
-
-
 def _fit_sample(n_signals, max_rows):
     """Rows to fit on: all, or a seeded random sample of ``max_rows`` (sorted)."""
     if n_signals <= max_rows:
         return np.arange(n_signals)
     return np.sort(np.random.default_rng(0).choice(n_signals, max_rows, replace=False))
-
-
-def _check_file(path, what):
-    p = Path(path)
-    if not p.exists():
-        raise UsageError(f"{what} file not found: {str(path)!r}")
-    if not p.is_file():
-        raise UsageError(f"{what} path is not a file: {str(path)!r}")
-    suffix = _suffix(path)
-    if suffix not in _GRAPH_SUFFIXES:
-        raise UsageError(
-            f"cannot read {what} file {str(path)!r}: unknown extension {suffix or '(none)'!r} "
-            "(use .npz, .mtx, .npy or .h5ad)"
-        )
-    return suffix
-
-
-def read_graph(path):
-    """Read an adjacency matrix from .npz, .mtx, .npy or .h5ad (sparse or dense)."""
-    suffix = _check_file(path, "graph")
-    if suffix == ".h5ad":
-        return _read_h5ad(path, "graph")
-    return _read_matrix(path, suffix, "graph", keys=("adjacency", "graph", "W", "A"))
-
-
-def read_signals(path, *, by_nodes=False):
-    """Read signals, one per row (one per column with ``by_nodes``); returns 2-D."""
-    import scipy.sparse as sp
-
-    suffix = _check_file(path, "signals")
-    if suffix == ".h5ad":
-        return _read_h5ad(path, "signals")
-    X = _read_matrix(path, suffix, "signals", keys=("signals", "X"))
-    if not sp.issparse(X):
-        if X.ndim == 1:
-            X = X.reshape(1, -1) if not by_nodes else X.reshape(-1, 1)
-        elif X.ndim != 2:
-            raise UsageError(
-                f"signals in {str(path)!r} must be a 2-D array, got shape {X.shape}"
-            )
-    if by_nodes:
-        X = X.T
-    return sp.csr_matrix(X) if sp.issparse(X) else np.ascontiguousarray(X)
-
-
-def _read_matrix(path, suffix, what, keys):
-    import scipy.sparse as sp
-
-    try:
-        if suffix in (".mtx", ".mtx.gz"):
-            from scipy.io import mmread
-
-            M = mmread(path)
-            return sp.csr_matrix(M) if sp.issparse(M) else np.asarray(M)
-        if suffix == ".npy":
-            return np.load(path, allow_pickle=False)
-        with np.load(path, allow_pickle=False) as f:
-            names = list(f.keys())
-            if {"format", "shape", "data"} <= set(names):
-                return sp.csr_matrix(sp.load_npz(path))
-            if len(names) == 1:
-                return f[names[0]]
-            for key in keys:
-                if key in names:
-                    return f[key]
-    except UsageError:
-        raise
-    except (OSError, ValueError, TypeError, EOFError) as exc:
-        raise UsageError(f"cannot read {what} file {str(path)!r}: {exc}") from None
-    raise UsageError(
-        f"cannot read {what} file {str(path)!r}: it holds several arrays "
-        f"({', '.join(names)}); name the one to use {' or '.join(repr(k) for k in keys)}"
-    )
-
-
-def _read_h5ad(path, what):
-    """Read the cell graph or the gene signals of an AnnData (.h5ad) file."""
-    try:
-        import h5py
-    except ImportError:
-        raise UsageError(
-            "reading .h5ad files needs h5py: pip install graphsig[h5ad]"
-        ) from None
-    try:
-        with h5py.File(path, "r") as f:
-            if what == "graph":
-                for name in ("uns/neighbors/connectivities", "obsp/connectivities"):
-                    if name in f:
-                        return _h5_matrix(f[name])
-                raise UsageError(
-                    f"no cell graph in {str(path)!r}: expected uns/neighbors/connectivities "
-                    "or obsp/connectivities"
-                )
-            for name in ("raw.X", "raw/X", "X"):
-                if name in f:
-                    # cells x genes: the genes (columns) are the signals on the cells
-                    matrix = _h5_matrix(f[name])
-                    return matrix.T.tocsr() if hasattr(matrix, "tocsr") else matrix.T.copy()
-            raise UsageError(f"no expression matrix in {str(path)!r}: expected raw.X, raw/X or X")
-    except UsageError:
-        raise
-    except (OSError, KeyError, ValueError) as exc:
-        raise UsageError(f"cannot read {what} from {str(path)!r}: {exc}") from None
-
-
-def _h5_matrix(node):
-    """A dense dataset, or a CSR/CSC group (anndata or h5sparse layout)."""
-    import h5py
-    import scipy.sparse as sp
-
-    if isinstance(node, h5py.Dataset):
-        return np.asarray(node[()])
-    attrs = node.attrs
-    fmt = attrs.get("encoding-type", attrs.get("h5sparse_format"))
-    shape = attrs.get("shape", attrs.get("h5sparse_shape"))
-    if isinstance(fmt, bytes):
-        fmt = fmt.decode()
-    if fmt is None or shape is None or not {"data", "indices", "indptr"} <= set(node.keys()):
-        raise ValueError(f"{node.name} is neither an array nor a sparse matrix")
-    fmt = str(fmt).replace("_matrix", "")
-    arrays = (node["data"][()], node["indices"][()], node["indptr"][()])
-    shape = tuple(int(s) for s in shape)
-    if fmt == "csr":
-        return sp.csr_matrix(arrays, shape=shape)
-    if fmt == "csc":
-        return sp.csc_matrix(arrays, shape=shape).tocsr()
-    raise ValueError(f"{node.name} has an unknown sparse format {fmt!r}")
 
 
 if __name__ == "__main__":

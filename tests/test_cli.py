@@ -1,7 +1,11 @@
 """Tests of the ``graphsig`` command line (graphsig.cli)."""
 
+import os
 import re
+import signal
 import sys
+import threading
+import time
 
 import numpy as np
 import pytest
@@ -344,3 +348,157 @@ def test_progress_bar_over_batches(capsys, problem):
     np.testing.assert_allclose(emb, est.transform(X), rtol=1e-12, atol=1e-14)
     assert "diffusing" in capsys.readouterr().err  # the estimator's bar, one step per batch
     assert est.progress is False
+
+
+def test_transform_uses_the_estimators_batch_size(capsys, monkeypatch, problem):
+    graph, X = problem
+    est = DiffusionEMD(graph).fit(X)  # one batch by the default memory budget
+    monkeypatch.setattr(DiffusionEMD, "_batch_size", lambda self, dtype: 3)
+    emb = cli._transform(est, X, progress=True, unit="signal")
+    np.testing.assert_allclose(emb, est.transform(X), rtol=1e-12, atol=1e-14)
+    assert "diffusing" in capsys.readouterr().err  # the estimator's bar: 4 batches of 3
+
+
+# ---------------------------------------------------------------------------
+# embed: inputs are never lost, outputs never partial
+
+
+@pytest.mark.parametrize("case", ["signals", "signals-symlink", "signals-hardlink", "graph"])
+def test_embed_refuses_an_output_that_is_an_input(tmp_path, capsys, problem, case):
+    graph, X = problem
+    g = _write_matrix(tmp_path, "graph", graph, "npy")
+    s = _write_matrix(tmp_path, "signals", X, "npy")
+    before = {p: open(p, "rb").read() for p in (g, s)}
+    source = g if case == "graph" else s
+    out = source
+    if case == "signals-symlink":
+        out = str(tmp_path / "link.npy")
+        os.symlink(s, out)
+    elif case == "signals-hardlink":
+        out = str(tmp_path / "hard.npy")
+        os.link(s, out)
+    assert cli.main(["embed", g, s, "-o", out, "--quiet"]) == 2
+    line = _error_line(capsys)
+    assert f"output {out!r} is the input file {source!r}" in line
+    assert {p: open(p, "rb").read() for p in (g, s)} == before
+
+
+def test_embed_failure_keeps_an_older_output(tmp_path, capsys, monkeypatch, problem):
+    from graphsig.diffusion import DiffusionOperator
+
+    graph, _ = problem
+    rng = np.random.default_rng(4)
+    X = rng.uniform(0.1, 1.0, size=(60, N_NODES))
+    monkeypatch.setattr(cli, "_FIT_MAX_BYTES", 2000)  # fit on a sample of 10 rows
+    assert 59 not in cli._fit_sample(60, 2000 // (N_NODES * 8))
+    X[59, 3] = -1.0  # found in the last of 8 batches, after 7 are written
+    monkeypatch.setattr(DiffusionOperator, "batch_size",
+                        lambda self, n_times, dtype, max_memory=None: 8)
+    g = _write_matrix(tmp_path, "graph", graph, "npz-sparse")
+    s = _write_matrix(tmp_path, "signals", X, "npy")
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    out = out_dir / "emb.npy"
+    out.write_bytes(b"an older embedding")
+    assert cli.main(["embed", g, s, "-o", str(out), "--quiet"]) == 2
+    assert "Negative values" in _error_line(capsys)
+    assert out.read_bytes() == b"an older embedding"
+    assert os.listdir(out_dir) == ["emb.npy"]
+
+
+def _flipped_npz(path, matrix):
+    sp.save_npz(path, sp.csr_matrix(matrix), compressed=True)
+    raw = bytearray(path.read_bytes())
+    for i in range(len(raw) // 3, len(raw) // 3 + 64):
+        raw[i] ^= 0xFF
+    path.write_bytes(bytes(raw))
+
+
+def _bad_index_npz(path, matrix):
+    m = sp.csr_matrix(matrix)
+    indices = m.indices.copy()
+    indices[-1] = 10**6
+    np.savez(path, data=m.data, indices=indices, indptr=m.indptr, format=np.array(b"csr"),
+             shape=np.array(m.shape))
+
+
+@pytest.mark.parametrize("which, damage", [
+    ("graph", "flipped"), ("signals", "flipped"), ("graph", "truncated-npy"),
+    ("signals", "truncated-npy"), ("graph", "bad-index"), ("signals", "bad-index"),
+    ("graph", "truncated-h5ad"),
+])
+def test_embed_corrupted_input_is_one_line(tmp_path, capsys, problem, which, damage):
+    graph, X = problem
+    g = _write_matrix(tmp_path, "graph", graph, "npz-sparse")
+    s = _write_matrix(tmp_path, "signals", X, "npy")
+    matrix = graph if which == "graph" else X
+    if damage == "flipped":
+        bad = tmp_path / "bad.npz"
+        _flipped_npz(bad, matrix)
+    elif damage == "bad-index":
+        bad = tmp_path / "bad.npz"
+        _bad_index_npz(bad, matrix)
+    elif damage == "truncated-npy":
+        bad = tmp_path / "bad.npy"
+        np.save(bad, np.asarray(matrix.toarray() if sp.issparse(matrix) else matrix))
+        bad.write_bytes(bad.read_bytes()[:200])
+    else:
+        bad = tmp_path / "bad.h5ad"
+        _write_h5ad(bad, graph, X.T, "anndata")
+        bad.write_bytes(bad.read_bytes()[:1500])
+    args = [str(bad), s] if which == "graph" else [g, str(bad)]
+    out = tmp_path / "e.npy"
+    assert cli.main(["embed", *args, "-o", str(out), "--quiet"]) == 2
+    line = _error_line(capsys)
+    assert f"cannot read {which} from {str(bad)!r}" in line
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("layout", [sp.coo_matrix, sp.csc_matrix])
+def test_embed_coo_and_csc_npz(tmp_path, capsys, problem, layout):
+    graph, X = problem
+    g, s = tmp_path / "graph.npz", tmp_path / "signals.npz"
+    sp.save_npz(g, layout(graph))
+    sp.save_npz(s, layout(X))
+    out = tmp_path / "emb.npz"
+    assert cli.main(["embed", str(g), str(s), "-o", str(out), "--quiet"]) == 0, \
+        capsys.readouterr().err
+    expected = DiffusionEMD(graph).fit_transform(sp.csr_matrix(X))
+    np.testing.assert_allclose(sp.load_npz(out).toarray(), _dense(expected), rtol=1e-10,
+                               atol=1e-12)
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGTERM") or sys.platform == "win32",
+                    reason="POSIX signals")
+def test_sigterm_is_an_orderly_exit(capsys, monkeypatch):
+    if signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
+        pytest.skip("the test runner handles SIGTERM itself")
+    if threading.current_thread() is not threading.main_thread():
+        pytest.skip("signals are handled in the main thread only")
+
+    def terminated(args):
+        os.kill(os.getpid(), signal.SIGTERM)
+        for _ in range(1000):  # the handler runs between two of these
+            time.sleep(0.01)
+        raise AssertionError("SIGTERM was not handled")
+
+    monkeypatch.setattr(cli, "_run_demo", terminated)
+    assert cli.main(["demo"]) == 143
+    captured = capsys.readouterr()
+    assert captured.err == "graphsig: terminated\n"
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL  # restored
+
+
+def test_a_host_programs_sigterm_handler_is_kept(monkeypatch):
+    def host(signum, frame):
+        pass
+
+    previous = signal.signal(signal.SIGTERM, host)
+    try:
+        seen = []
+        monkeypatch.setattr(cli, "_run_demo",
+                            lambda args: seen.append(signal.getsignal(signal.SIGTERM)) or 0)
+        assert cli.main(["demo"]) == 0
+        assert seen == [host] and signal.getsignal(signal.SIGTERM) is host
+    finally:
+        signal.signal(signal.SIGTERM, previous)

@@ -49,6 +49,14 @@ def _write(tmp_path, X, kind):
         path = tmp_path / "s.npz"
         sp.save_npz(path, sp.csc_matrix(X))
         return str(path), True
+    if kind == "npz-coo":
+        path = tmp_path / "s.npz"
+        sp.save_npz(path, sp.coo_matrix(X))
+        return str(path), True
+    if kind == "npz-coo-array":
+        path = tmp_path / "s.npz"
+        sp.save_npz(path, sp.coo_array(X))
+        return str(path), True
     if kind == "npz-dense":
         path = tmp_path / "s.npz"
         np.savez(path, X)
@@ -87,8 +95,9 @@ def _write(tmp_path, X, kind):
 
 
 KINDS = [
-    "npy", "npz-csr", "npz-csr-compressed", "npz-csc", "npz-dense", "npz-dense-compressed",
-    "npz-dense-fortran", "h5ad-dense", "h5ad-csr", "memmap", "csr-in-memory",
+    "npy", "npz-csr", "npz-csr-compressed", "npz-csc", "npz-coo", "npz-coo-array", "npz-dense",
+    "npz-dense-compressed", "npz-dense-fortran", "h5ad-dense", "h5ad-csr", "memmap",
+    "csr-in-memory",
 ]
 
 
@@ -103,7 +112,7 @@ def test_streaming_equals_in_memory(tmp_path, problem, kind):
     np.testing.assert_array_equal(_dense(got), _dense(expected))
 
 
-@pytest.mark.parametrize("kind", ["npy", "npz-csr-compressed", "npz-dense-compressed",
+@pytest.mark.parametrize("kind", ["npy", "npz-csr-compressed", "npz-coo", "npz-dense-compressed",
                                   "h5ad-csr"])
 def test_reader_batches(tmp_path, problem, kind):
     _, X = problem

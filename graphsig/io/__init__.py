@@ -1,4 +1,4 @@
-"""Signals on disk: read in batches of rows, embedded without loading them all.
+"""Graphs and signals on disk: read, checked, embedded in batches, written safely.
 
 :func:`open_signals` opens a signal matrix (one signal per row) stored as a
 dense ``.npy`` (memory-mapped), a CSR matrix saved by
@@ -6,6 +6,16 @@ dense ``.npy`` (memory-mapped), a CSR matrix saved by
 ``.h5ad`` (or HDF5) file, or any array supporting row slices, and reads it
 batch by batch. :func:`transform_file` embeds such signals with a fitted
 :class:`~graphsig.DiffusionEMD` one batch at a time, with a progress bar.
+:func:`read_graph` and :func:`read_signals` read a whole graph or signal
+matrix (also Matrix Market ``.mtx`` and AnnData ``.h5ad``), as the
+``graphsig embed`` command does.
+
+Every reader checks what it reads: a corrupted or truncated file, or a
+sparse matrix with out-of-range indices, raises a ValueError naming the file
+and the problem. Outputs (:func:`transform_file` with ``output``,
+:func:`save_embedding`) are written under a temporary name and renamed into
+place once complete, and an output that is one of the input files is
+refused (:func:`check_output`).
 
 Examples
 --------
@@ -27,7 +37,11 @@ True
 (True, 0)
 """
 
-from ._readers import SignalReader, open_signals
+from ._readers import SignalReader, open_signals, read_graph, read_signals
 from ._stream import transform_file
+from ._writers import check_output, save_embedding
 
-__all__ = ["SignalReader", "open_signals", "transform_file"]
+__all__ = [
+    "SignalReader", "check_output", "open_signals", "read_graph", "read_signals",
+    "save_embedding", "transform_file",
+]

@@ -1,17 +1,41 @@
-"""Readers of signal matrices stored on disk, one batch of rows at a time."""
+"""Readers of graphs and signals stored on disk: whole, or one batch of rows at a time."""
 
 import numbers
 import os
-import zipfile
 from pathlib import Path
 
 import numpy as np
 import scipy.sparse as sp
 
-__all__ = ["SignalReader", "open_signals"]
+from .._validation import check_sparse_structure
+from ._formats import (
+    FileReadError,
+    MissingEntryError,
+    NpyMember,
+    check_indptr,
+    check_input,
+    choose_member,
+    h5_sparse_layout,
+    load_h5_matrix,
+    load_mtx,
+    load_npy,
+    load_npz,
+    load_sparse_members,
+    npz_members,
+    open_h5,
+    open_npz,
+    read_member,
+    reading,
+    sparse_layout,
+)
+
+__all__ = ["SignalReader", "open_signals", "read_graph", "read_signals"]
 
 _SUFFIXES = (".npy", ".npz", ".h5ad", ".h5", ".hdf5")
 _NPZ_KEYS = ("signals", "X")
+_GRAPH_KEYS = ("adjacency", "graph", "W", "A")
+_MATRIX_SUFFIXES = (".npz", ".mtx", ".mtx.gz", ".npy", ".h5ad")
+_MATRIX_LISTING = ".npz, .mtx, .npy or .h5ad"
 
 
 class SignalReader:
@@ -30,15 +54,18 @@ class SignalReader:
     sparse : bool
         Whether batches are scipy.sparse CSR matrices (else ndarrays).
     name : str
-        The file (or a description of the array) read.
+        The file (or a description of the array) read, as messages quote it.
+    path : str or None
+        The file read, if any.
     """
 
     sparse = False
+    path = None
 
     def __init__(self, shape, dtype, name):
         shape = tuple(int(s) for s in shape)
         if len(shape) != 2:
-            raise ValueError(
+            raise FileReadError(
                 f"signals in {name} must be a 2-D array (n_signals, n_nodes), got shape {shape}"
             )
         self.shape = shape
@@ -46,6 +73,11 @@ class SignalReader:
         self.name = name
         if self.dtype.kind not in "biuf":
             raise TypeError(f"signals in {name} must hold numbers, got dtype {self.dtype}")
+
+    def _rows(self, start, stop):
+        """Rows ``start:stop``, any error of reading the file naming it."""
+        with reading("signals", self.name):
+            return self._read(start, stop)
 
     def __repr__(self):
         kind = "sparse" if self.sparse else "dense"
@@ -65,16 +97,16 @@ class SignalReader:
     def read(self, start, stop):
         """Rows ``start:stop`` as a new ndarray, or a CSR matrix if :attr:`sparse`."""
         start, stop = _check_range(start, stop, self.shape[0])
-        return self._read(start, stop)
+        return self._rows(start, stop)
 
     def take(self, rows):
         """The given rows, in increasing order of index (an ndarray or CSR matrix)."""
         rows = np.unique(np.asarray(rows, dtype=np.int64))
         if rows.size and (rows[0] < 0 or rows[-1] >= self.shape[0]):
             raise IndexError(f"rows must be in [0, {self.shape[0]}), got {rows[[0, -1]].tolist()}")
-        parts = [self._read(int(r), int(r) + 1) for r in rows]
+        parts = [self._rows(int(r), int(r) + 1) for r in rows]
         if not parts:
-            return self._read(0, 0)
+            return self._rows(0, 0)
         return sp.vstack(parts, format="csr") if self.sparse else np.concatenate(parts)
 
     def iter_batches(self, batch_size, *, start=0, stop=None):
@@ -96,7 +128,7 @@ class SignalReader:
             raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
         start, stop = _check_range(start, self.shape[0] if stop is None else stop, self.shape[0])
         for a in range(start, stop, int(batch_size)):
-            yield self._read(a, min(a + int(batch_size), stop))
+            yield self._rows(a, min(a + int(batch_size), stop))
 
     def close(self):
         """Release the file."""
@@ -123,17 +155,29 @@ def _check_range(start, stop, n):
 
 
 class _ArrayReader(SignalReader):
-    """Any 2-D array-like supporting row slices; scipy.sparse matrices as CSR."""
+    """Any 2-D array-like supporting row slices; scipy.sparse matrices as CSR.
 
-    def __init__(self, array, name, owner=None):
+    With ``owned``, the array was read whole for this reader alone: reading
+    all its rows returns it without a copy.
+    """
+
+    def __init__(self, array, name, owner=None, *, owned=False):
         if sp.issparse(array):
+            check_sparse_structure(array, f"the signals in {name}")
             array = array.tocsr()
             self.sparse = True
         self._array = array
         self._owner = owner
+        self._owned = owned
         super().__init__(array.shape, array.dtype, name)
+        filename = getattr(array, "filename", None)  # numpy.memmap
+        if filename is None and hasattr(array, "file"):  # h5py dataset
+            filename = getattr(array.file, "filename", None)
+        self.path = filename
 
     def _read(self, start, stop):
+        if self._owned and start == 0 and stop == self.shape[0]:
+            return self._array
         block = self._array[start:stop]
         if self.sparse:
             return sp.csr_matrix(block)
@@ -150,70 +194,34 @@ class _ArrayReader(SignalReader):
 # .npz archives: members streamed sequentially
 
 
-class _NpyMember:
-    """A 1-D (or C-ordered) ``.npy`` member of a zip archive, read by item ranges.
-
-    The member is opened once and read forward; reading backwards restarts
-    it (a compressed stream can only be decompressed from its start).
-    """
-
-    def __init__(self, archive, member):
-        self._file = archive.open(member)
-        version = np.lib.format.read_magic(self._file)
-        if version == (1, 0):
-            shape, fortran, dtype = np.lib.format.read_array_header_1_0(self._file)
-        elif version == (2, 0):
-            shape, fortran, dtype = np.lib.format.read_array_header_2_0(self._file)
-        else:
-            shape, fortran, dtype = np.lib.format._read_array_header(self._file, version)
-        if dtype.hasobject:
-            raise ValueError(f"{member} holds Python objects, not numbers")
-        self.shape, self.fortran, self.dtype = shape, fortran, dtype
-        self._origin = self._file.tell()
-
-    def read_items(self, start, count):
-        size = self.dtype.itemsize
-        position = self._origin + start * size
-        if self._file.tell() != position:
-            self._file.seek(position)
-        raw = self._file.read(count * size)
-        if len(raw) != count * size:
-            raise ValueError("the file ends before its data (truncated?)")
-        return np.frombuffer(raw, dtype=self.dtype).copy()
-
-    def read_all(self):
-        return self.read_items(0, int(np.prod(self.shape, dtype=np.int64)))
-
-    def close(self):
-        self._file.close()
-
-
 class _SparseNpzReader(SignalReader):
     """A CSR matrix saved by ``scipy.sparse.save_npz``: ``indptr`` read first,
     then ``indices`` and ``data`` streamed batch by batch."""
 
     sparse = True
 
-    def __init__(self, archive, name, shape):
+    def __init__(self, archive, members, name, shape):
         self._archive = archive
         self._members = []
         try:
-            indptr = self._member("indptr.npy")
-            self._indptr = indptr.read_all().astype(np.int64)
-            indptr.close()
-            self._indices = self._member("indices.npy")
-            self._data = self._member("data.npy")
+            indptr = read_member(archive, members["indptr"])
+            self._indices = self._member(members["indices"])
+            self._data = self._member(members["data"])
             super().__init__(shape, self._data.dtype, name)
-        except Exception:
+            if self._indices.dtype.kind not in "iu" or len(self._indices.shape) != 1:
+                raise ValueError(
+                    f"the sparse matrix has a malformed indices array (dtype "
+                    f"{self._indices.dtype}); the sparse matrix is corrupted"
+                )
+            check_indptr(indptr, self.shape[0], min(self._indices.size, self._data.size),
+                         "the sparse matrix")
+            self._indptr = indptr.astype(np.int64)
+        except BaseException:
             self.close()
             raise
-        if self._indptr.size != self.shape[0] + 1 or self._indptr[0] != 0 \
-                or np.any(np.diff(self._indptr) < 0):
-            self.close()
-            raise ValueError(f"{name} is not a valid CSR matrix (bad indptr)")
 
     def _member(self, member):
-        m = _NpyMember(self._archive, member)
+        m = NpyMember(self._archive, member)
         self._members.append(m)
         return m
 
@@ -222,7 +230,7 @@ class _SparseNpzReader(SignalReader):
         indices = self._indices.read_items(a, b - a)
         data = self._data.read_items(a, b - a)
         indptr = self._indptr[start : stop + 1] - a
-        return sp.csr_matrix((data, indices, indptr), shape=(stop - start, self.shape[1]))
+        return _checked_batch(data, indices, indptr, start, stop, self.shape[1])
 
     def close(self):
         for m in self._members:
@@ -233,19 +241,26 @@ class _SparseNpzReader(SignalReader):
             self._archive = None
 
 
+def _checked_batch(data, indices, indptr, start, stop, n_cols):
+    """Rows ``start:stop`` of a streamed CSR matrix, their index arrays checked."""
+    batch = sp.csr_matrix((data, indices, indptr), shape=(stop - start, n_cols))
+    check_sparse_structure(batch, f"rows {start}..{stop - 1} of the sparse matrix")
+    return batch
+
+
 class _DenseNpzReader(SignalReader):
     """A C-ordered dense array in a ``.npz`` archive, streamed by rows."""
 
     def __init__(self, archive, member, name):
         self._archive = archive
         try:
-            self._member = _NpyMember(archive, member)
-        except Exception:
+            self._member = NpyMember(archive, member)
+        except BaseException:
             archive.close()
             raise
         try:
             super().__init__(self._member.shape, self._member.dtype, name)
-        except Exception:
+        except BaseException:
             self.close()
             raise
 
@@ -262,49 +277,32 @@ class _DenseNpzReader(SignalReader):
 
 
 def _open_npz(path, name, key):
+    archive = open_npz(path)
     try:
-        archive = zipfile.ZipFile(path)
-    except zipfile.BadZipFile as exc:
-        raise ValueError(f"cannot read signals from {name}: not a .npz archive ({exc})") from None
-    try:
-        members = {m[:-4]: m for m in archive.namelist() if m.endswith(".npy")}
-        if key is None and {"format", "shape", "data", "indices", "indptr"} <= set(members):
-            fmt = _NpyMember(archive, "format.npy")
-            fmt_value = fmt.read_all()
-            fmt.close()
-            fmt_value = fmt_value.item() if fmt_value.size == 1 else fmt_value
-            fmt_value = fmt_value.decode() if isinstance(fmt_value, bytes) else str(fmt_value)
-            shape_member = _NpyMember(archive, "shape.npy")
-            shape = tuple(int(s) for s in shape_member.read_all())
-            shape_member.close()
-            if fmt_value == "csr":
-                return _SparseNpzReader(archive, name, shape)
+        members = npz_members(archive)
+        layout = sparse_layout(archive, members) if key is None else None
+        if layout is not None:
+            fmt, shape = layout
+            if fmt == "csr":
+                return _SparseNpzReader(archive, members, name, shape)
             # other sparse layouts cannot be read by rows: loaded whole, as CSR
+            matrix = load_sparse_members(archive, members, fmt, shape, path)
             archive.close()
-            return _ArrayReader(sp.load_npz(path).tocsr(), name)
+            return _ArrayReader(matrix, name, owned=True)
         if key is None:
-            if len(members) == 1:
-                key = next(iter(members))
-            else:
-                key = next((k for k in _NPZ_KEYS if k in members), None)
-                if key is None:
-                    raise ValueError(
-                        f"{name} holds several arrays ({', '.join(sorted(members))}); name the "
-                        f"one to read with key= (tried {', '.join(_NPZ_KEYS)})"
-                    )
+            key = choose_member(members, _NPZ_KEYS, hint="; name the one to read with key=")
         elif key not in members:
-            raise KeyError(
+            raise MissingEntryError(
                 f"{name} has no array {key!r} (it holds {', '.join(sorted(members)) or 'none'})"
             )
-        member = _NpyMember(archive, members[key])
+        member = NpyMember(archive, members[key])
         fortran = member.fortran
         member.close()
         if fortran:
             # columns are contiguous on disk: rows cannot be streamed
-            with np.load(path, allow_pickle=False) as f:
-                array = f[key]
+            array = read_member(archive, members[key])
             archive.close()
-            return _ArrayReader(array, name)
+            return _ArrayReader(array, name, owned=True)
         return _DenseNpzReader(archive, members[key], name)
     except BaseException:
         archive.close()
@@ -322,19 +320,24 @@ class _H5SparseReader(SignalReader):
 
     def __init__(self, group, shape, name, owner):
         self._owner = owner
-        self._indptr = np.asarray(group["indptr"][()], dtype=np.int64)
+        indptr = np.asarray(group["indptr"][()])
         self._indices = group["indices"]
         self._data = group["data"]
         super().__init__(shape, self._data.dtype, name)
-        if self._indptr.size != self.shape[0] + 1:
-            raise ValueError(f"{name} is not a valid CSR matrix (bad indptr)")
+        if self._indices.dtype.kind not in "iu" or self._indices.ndim != 1:
+            raise ValueError(
+                f"{group.name} has a malformed indices array (dtype {self._indices.dtype}); "
+                "the sparse matrix is corrupted"
+            )
+        check_indptr(indptr, self.shape[0], min(self._indices.shape[0], self._data.shape[0]),
+                     group.name)
+        self._indptr = indptr.astype(np.int64)
 
     def _read(self, start, stop):
         a, b = int(self._indptr[start]), int(self._indptr[stop])
         indptr = self._indptr[start : stop + 1] - a
-        return sp.csr_matrix(
-            (self._data[a:b], self._indices[a:b], indptr), shape=(stop - start, self.shape[1])
-        )
+        return _checked_batch(self._data[a:b], self._indices[a:b], indptr, start, stop,
+                              self.shape[1])
 
     def close(self):
         if self._owner is not None:
@@ -343,28 +346,19 @@ class _H5SparseReader(SignalReader):
 
 
 def _open_h5(path, name, key):
-    try:
-        import h5py
-    except ImportError:
-        raise ImportError("reading .h5ad files needs h5py: pip install graphsig[h5ad]") from None
-    try:
-        f = h5py.File(path, "r")
-    except OSError as exc:
-        raise ValueError(f"cannot read signals from {name}: {exc}") from None
+    import h5py
+
+    f = open_h5(path, "signals", name)
     try:
         key = "X" if key is None else key
         if key not in f:
-            raise KeyError(f"{name} has no matrix {key!r} (expected an AnnData file with X)")
+            raise MissingEntryError(
+                f"{name} has no matrix {key!r} (expected an AnnData file with X)"
+            )
         node = f[key]
         if isinstance(node, h5py.Dataset):
             return _ArrayReader(node, name, owner=f)
-        attrs = node.attrs
-        fmt = attrs.get("encoding-type", attrs.get("h5sparse_format"))
-        shape = attrs.get("shape", attrs.get("h5sparse_shape"))
-        fmt = fmt.decode() if isinstance(fmt, bytes) else fmt
-        if fmt is None or shape is None or not {"data", "indices", "indptr"} <= set(node):
-            raise ValueError(f"{name}: {key} is neither an array nor a sparse matrix")
-        fmt = str(fmt).replace("_matrix", "")
+        fmt, shape = h5_sparse_layout(node)
         if fmt != "csr":
             raise ValueError(
                 f"{name}: {key} is stored as {fmt.upper()}, whose rows cannot be read one "
@@ -413,8 +407,11 @@ def open_signals(source, *, key=None):
     FileNotFoundError
         If the file does not exist.
     ValueError
-        For an unknown extension, a file that cannot be read, or an array
-        that is not 2-D.
+        For an unknown extension, an array that is not 2-D, or a file that
+        cannot be read: empty, corrupted or truncated, or holding a sparse
+        matrix whose index arrays are invalid (the index pointer is checked
+        when the file is opened, the indices of each batch when it is read).
+        The message names the file and the problem.
 
     Notes
     -----
@@ -447,27 +444,180 @@ def open_signals(source, *, key=None):
 
 
 def _open_path(path, key):
-    name = repr(str(path))
-    if not path.exists():
-        raise FileNotFoundError(f"signals file not found: {name}")
-    if not path.is_file():
-        raise ValueError(f"signals path is not a file: {name}")
-    suffix = path.suffix.lower()
-    if suffix not in _SUFFIXES:
-        raise ValueError(
-            f"cannot read signals from {name}: unknown extension {suffix or '(none)'!r} "
-            f"(use {', '.join(_SUFFIXES)})"
-        )
-    if path.stat().st_size == 0:
-        raise ValueError(f"cannot read signals from {name}: the file is empty")
-    if suffix in (".h5ad", ".h5", ".hdf5"):
-        return _open_h5(path, name, key)
-    if suffix == ".npz":
-        return _open_npz(path, name, key)
-    if key is not None:
+    suffix, name = check_input(path, "signals", _SUFFIXES, ", ".join(_SUFFIXES))
+    if suffix == ".npy" and key is not None:
         raise ValueError("key applies to .npz and HDF5 files only")
-    try:
-        array = np.load(path, mmap_mode="r", allow_pickle=False)
-    except (OSError, ValueError, EOFError) as exc:
-        raise ValueError(f"cannot read signals from {name}: {exc}") from None
-    return _ArrayReader(array, name)
+    if suffix == ".npy":
+        reader = _ArrayReader(load_npy(path, "signals", name, mmap=True), name)
+    else:
+        with reading("signals", name):
+            if suffix == ".npz":
+                reader = _open_npz(path, name, key)
+            else:
+                reader = _open_h5(path, name, key)
+    reader.path = os.fspath(path)
+    return reader
+
+
+# ---------------------------------------------------------------------------
+# whole files: the graph, and the signals of the command line
+
+
+def read_graph(path):
+    """Read the adjacency matrix of a graph from a file.
+
+    Parameters
+    ----------
+    path : str or path
+        ``.npz``: a matrix saved by :func:`scipy.sparse.save_npz` (CSR, CSC,
+        COO, ...) or a dense array saved by :func:`numpy.savez` (its only
+        array, else the one named ``adjacency``, ``graph``, ``W`` or ``A``);
+        ``.mtx`` or ``.mtx.gz`` (Matrix Market); ``.npy``; or ``.h5ad``, whose
+        cell graph (``uns/neighbors/connectivities`` or
+        ``obsp/connectivities``) is read.
+
+    Returns
+    -------
+    adjacency : CSR matrix or ndarray
+        Sparse matrices as CSR, their index arrays checked.
+
+    Raises
+    ------
+    FileNotFoundError
+        If the file does not exist.
+    ValueError
+        For an unknown extension, or a file that is empty, corrupted or
+        truncated, or holds an invalid sparse matrix; the message names the
+        file and the problem.
+    ImportError
+        For ``.h5ad`` without h5py.
+
+    Examples
+    --------
+    >>> import scipy.sparse as sp, tempfile, os
+    >>> from graphsig.graphs import grid_graph
+    >>> from graphsig.io import read_graph
+    >>> path = os.path.join(tempfile.mkdtemp(), "graph.npz")
+    >>> sp.save_npz(path, sp.coo_matrix(grid_graph(3, 3)))
+    >>> read_graph(path).format, read_graph(path).nnz
+    ('csr', 24)
+    """
+    suffix, name = check_input(path, "graph", _MATRIX_SUFFIXES, _MATRIX_LISTING)
+    if suffix != ".h5ad":
+        return _read_matrix(path, suffix, "graph", name, _GRAPH_KEYS)
+    f = open_h5(path, "graph", name)
+    with f, reading("graph", name):
+        for key in ("uns/neighbors/connectivities", "obsp/connectivities"):
+            if key in f:
+                return load_h5_matrix(f[key])
+        raise ValueError(
+            "no cell graph: expected uns/neighbors/connectivities or obsp/connectivities"
+        )
+
+
+def read_signals(path, *, by_nodes=False, stream=False):
+    """Read signals from a file, one per row.
+
+    Parameters
+    ----------
+    path : str or path
+        ``.npz`` (as :func:`read_graph`; a dense array is the only one, else
+        ``signals`` or ``X``), ``.mtx``, ``.mtx.gz`` or ``.npy``: one signal
+        per row. ``.h5ad``: the genes (columns of ``raw.X``, else ``X``) are
+        the signals on the cells (to read the rows of an HDF5 matrix
+        instead, use :func:`open_signals`).
+    by_nodes : bool, default=False
+        The file holds one signal per column (nodes x signals).
+    stream : bool, default=False
+        Return a :class:`SignalReader`: 2-D ``.npy`` and ``.npz`` signals
+        (without ``by_nodes``) are then read batch by batch, as by
+        :func:`open_signals`; other files are read whole.
+
+    Returns
+    -------
+    signals : ndarray, CSR matrix or SignalReader of shape (n_signals, n_nodes)
+        Sparse matrices as CSR, their index arrays checked; a 1-D array is
+        one signal (one value per signal with ``by_nodes``).
+
+    Raises
+    ------
+    FileNotFoundError
+        If the file does not exist.
+    ValueError
+        For an unknown extension, a file that is empty, corrupted or
+        truncated, or holds an invalid sparse matrix or an array of more
+        than 2 dimensions, and ``by_nodes`` with ``.h5ad``; the message
+        names the file and the problem.
+
+    Examples
+    --------
+    >>> import numpy as np, tempfile, os
+    >>> from graphsig.io import read_signals
+    >>> path = os.path.join(tempfile.mkdtemp(), "signals.npy")
+    >>> np.save(path, np.arange(12.0).reshape(4, 3))   # 3 signals on 4 nodes
+    >>> read_signals(path, by_nodes=True).shape
+    (3, 4)
+    >>> with read_signals(path, stream=True) as reader:
+    ...     reader.shape, reader.read(0, 2).shape
+    ((4, 3), (2, 3))
+    """
+    suffix, name = check_input(path, "signals", _MATRIX_SUFFIXES, _MATRIX_LISTING)
+    if suffix == ".h5ad" and by_nodes:
+        raise ValueError(
+            f"by_nodes does not apply to .h5ad signals ({name}): their cells are the nodes "
+            "and their genes the signals"
+        )
+    if stream and not by_nodes and suffix in (".npy", ".npz") and _is_2d(path, suffix, name):
+        return open_signals(path)
+    if suffix == ".h5ad":
+        X = _read_h5ad_signals(path, name)
+    else:
+        X = _read_matrix(path, suffix, "signals", name, _NPZ_KEYS)
+        if not sp.issparse(X):
+            if X.ndim == 1:
+                X = X.reshape(-1, 1) if by_nodes else X.reshape(1, -1)
+            elif X.ndim != 2:
+                raise ValueError(
+                    f"signals in {name} must be a 2-D array, got shape {X.shape}"
+                )
+        if by_nodes:
+            X = X.T
+    X = sp.csr_matrix(X) if sp.issparse(X) else np.ascontiguousarray(X)
+    if not stream:
+        return X
+    reader = _ArrayReader(X, name, owned=True)
+    reader.path = os.fspath(path)
+    return reader
+
+
+def _is_2d(path, suffix, name):
+    """Whether a .npy or .npz file holds a 2-D array or a sparse matrix (streamable)."""
+    if suffix == ".npy":
+        return load_npy(path, "signals", name, mmap=True).ndim == 2
+    with reading("signals", name), open_npz(path) as archive:
+        members = npz_members(archive)
+        if sparse_layout(archive, members) is not None:
+            return True
+        member = NpyMember(archive, members[choose_member(members, _NPZ_KEYS)])
+        member.close()
+        return len(member.shape) == 2
+
+
+def _read_matrix(path, suffix, what, name, keys):
+    if suffix in (".mtx", ".mtx.gz"):
+        return load_mtx(path, what, name)
+    if suffix == ".npy":
+        return load_npy(path, what, name)
+    return load_npz(path, what, name, keys)
+
+
+def _read_h5ad_signals(path, name):
+    """The genes of an AnnData file as signals on its cells (genes x cells)."""
+    f = open_h5(path, "signals", name)
+    with f, reading("signals", name):
+        for key in ("raw.X", "raw/X", "X"):
+            if key in f:
+                # cells x genes: the genes (columns) are the signals on the cells
+                matrix = load_h5_matrix(f[key])
+                return matrix.T.tocsr() if sp.issparse(matrix) else matrix.T.copy()
+        raise ValueError("no expression matrix: expected raw.X, raw/X or X")

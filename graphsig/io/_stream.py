@@ -1,7 +1,6 @@
 """Embedding signals read from disk, one batch at a time."""
 
 import copy
-import os
 import sys
 from pathlib import Path
 
@@ -9,6 +8,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from ._readers import SignalReader, open_signals
+from ._writers import atomic_output, check_output
 
 __all__ = ["transform_file"]
 
@@ -27,12 +27,12 @@ def _check_fitted(estimator):
 
 
 def _default_batch(estimator, dtype):
-    """Signals per batch: one batch of the estimator's own work memory."""
-    operator = getattr(estimator, "operator_", None)
-    times = getattr(estimator, "times_", None)
-    if operator is None or times is None:
-        return _DEFAULT_BATCH
-    return operator.batch_size(len(times), dtype, getattr(estimator, "max_memory", None))
+    """Signals per batch: the estimator's own batch of ``transform`` if it has one."""
+    from ..emd._diffusion_emd import _BaseDiffusionEMD
+
+    if isinstance(estimator, _BaseDiffusionEMD):
+        return estimator._batch_size(np.dtype(dtype))
+    return _DEFAULT_BATCH
 
 
 def _bad_rows(batch):
@@ -73,9 +73,12 @@ def transform_file(estimator, source, *, batch_size=None, output=None, dtype=Non
         Signals per batch (default: as many as one batch of the estimator's
         work memory, ``max_memory``).
     output : str or path, optional
-        A ``.npy`` file to write the embedding to (overwritten), returned
-        memory-mapped. Sparse embeddings are written dense. If an error
-        stops the run, the partial file is removed.
+        A ``.npy`` file to write the embedding to, returned memory-mapped.
+        Sparse embeddings are written dense. The file is written under a
+        temporary name in the same directory and renamed to ``output`` once
+        complete: if an error or an interruption stops the run, the
+        temporary file is removed and any older ``output`` is left as it
+        was. ``output`` must not be the file the signals are read from.
     dtype : {numpy.float32, numpy.float64}, optional
         Cast each batch to this dtype first (the embedding has it). Default:
         the stored dtype (float32 stays float32, others become float64).
@@ -95,9 +98,10 @@ def transform_file(estimator, source, *, batch_size=None, output=None, dtype=Non
     FileNotFoundError
         If ``source`` is a path to no file.
     ValueError
-        For unreadable or empty files, signals with a number of columns other
-        than the fitted graph's nodes, and bad values (NaN, inf, negative),
-        naming the rows.
+        For unreadable, empty, corrupted or truncated files, signals with a
+        number of columns other than the fitted graph's nodes, bad values
+        (NaN, inf, negative), naming the rows, and an ``output`` that is the
+        input file (also through a link).
 
     Examples
     --------
@@ -115,22 +119,29 @@ def transform_file(estimator, source, *, batch_size=None, output=None, dtype=Non
     """
     _check_fitted(estimator)
     if dtype is not None:
-        dtype = np.dtype(dtype)
+        try:
+            dtype = np.dtype(dtype)
+        except TypeError:
+            raise TypeError(f"dtype must be float32 or float64, got {dtype!r}") from None
         if dtype not in (np.float32, np.float64):
             raise ValueError(f"dtype must be float32 or float64, got {dtype}")
     if output is not None:
         output = Path(output)
         if output.suffix != ".npy":
             raise ValueError(f"output must be a .npy file, got {str(output)!r}")
-        if not output.parent.is_dir():
-            raise FileNotFoundError(f"output directory not found: {str(output.parent)!r}")
+        check_output(output)
     owned = not isinstance(source, SignalReader)
     reader = open_signals(source, key=key)
     try:
-        return _transform_reader(estimator, reader, batch_size, output, dtype, progress)
+        if output is None:
+            return _transform_reader(estimator, reader, batch_size, None, dtype, progress)
+        check_output(output, [reader.path])
+        with atomic_output(output) as tmp:
+            _transform_reader(estimator, reader, batch_size, tmp, dtype, progress)
     finally:
         if owned:
             reader.close()
+    return np.load(output, mmap_mode="r+")
 
 
 def _transform_reader(estimator, reader, batch_size, output, dtype, progress):
@@ -162,7 +173,6 @@ def _transform_reader(estimator, reader, batch_size, output, dtype, progress):
         bar = tqdm(total=n_signals, desc="embedding", unit="signal", file=sys.stderr)
     result = None
     parts = []
-    created = False
     try:
         start = 0
         for batch in reader.iter_batches(batch_size):
@@ -187,7 +197,6 @@ def _transform_reader(estimator, reader, batch_size, output, dtype, progress):
                     result = np.lib.format.open_memmap(
                         output, mode="w+", dtype=emb.dtype, shape=(n_signals, emb.shape[1])
                     )
-                    created = True
                 result[start:stop] = emb.toarray() if sp.issparse(emb) else emb
             elif sp.issparse(emb):
                 parts.append(sp.csr_matrix(emb))
@@ -202,15 +211,8 @@ def _transform_reader(estimator, reader, batch_size, output, dtype, progress):
             return sp.vstack(parts, format="csr")
         if output is not None:
             result.flush()
+            return None  # the memory map closes with the last reference to it
         return result
-    except BaseException:
-        if created:
-            del result
-            try:
-                os.remove(output)
-            except OSError:
-                pass
-        raise
     finally:
         if bar is not None:
             bar.close()
