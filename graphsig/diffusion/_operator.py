@@ -8,6 +8,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.special import bdtr, betainc
 
+from .._validation import check_real
 from .._threads import numba_threads as _numba_threads
 from .._threads import parallel_chunks as _parallel_chunks
 from ..graphs import as_adjacency, connected_components
@@ -365,8 +366,11 @@ class DiffusionOperator:
     """
 
     def __init__(self, graph, *, anisotropy=1.0, weighted=False):
-        if not (0.0 <= float(anisotropy) <= 1.0):
+        anisotropy = check_real(anisotropy, "anisotropy")
+        if not 0.0 <= anisotropy <= 1.0:
             raise ValueError(f"anisotropy must be in [0, 1], got {anisotropy!r}")
+        if not isinstance(weighted, (bool, np.bool_)):
+            raise TypeError(f"weighted must be a bool, got {weighted!r}")
         adjacency = as_adjacency(graph)
         if adjacency is graph or not weighted:
             # own the adjacency: the caller may edit its graph later

@@ -260,6 +260,11 @@ def _from_networkx(graph, weight):
         )
     if graph.number_of_nodes() == 0:
         raise ValueError("graph has no nodes")
+    loops = list(nx.selfloop_edges(graph))
+    if loops:
+        # self-loops carry no transport; networkx would double their weight
+        # (which can overflow) before the diagonal is dropped
+        graph = nx.restricted_view(graph, [], loops)
     return nx.to_scipy_sparse_array(
         graph, nodelist=list(graph.nodes), weight=weight, dtype=np.float64, format="csr"
     )
@@ -326,13 +331,21 @@ def _canonical_csr(matrix, dtype):
 
     # From here on, every change builds a new matrix: the input is never modified.
     if matrix.dtype != dtype:
-        with np.errstate(over="ignore"):  # overflow is reported below
+        source_values = matrix.data
+        with np.errstate(over="ignore", under="ignore"):  # both are reported below
             values = matrix.data.astype(dtype)
         matrix = sp.csr_matrix((values, matrix.indices, matrix.indptr), shape=matrix.shape)
         matrix.has_canonical_format = True
         if not np.isfinite(matrix.data).all():
             raise ValueError(
                 f"adjacency has weights too large for {dtype} (infinite after the cast)"
+            )
+        lost = (matrix.data == 0) & (source_values != 0)
+        if lost.any():
+            raise ValueError(
+                f"adjacency has {int(lost.sum())} nonzero weights too small for {dtype}: they "
+                "underflow to zero in the cast, which would remove their edges. Rescale the "
+                "weights, or keep them in float64"
             )
     data = matrix.data
     if data.size and data.min() < 0:
