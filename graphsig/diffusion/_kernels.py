@@ -7,13 +7,19 @@ call, for the dtypes it meets) and cached on disk.
 Layout: a block of signals is stored node-major, ``block[node, signal]``, as a
 C-contiguous array, so that one sparse row of the operator combines whole
 contiguous rows of the block (a vectorisable axpy over the signals).
+
+No kernel uses fastmath, and every sum runs in a fixed order over the nodes
+(or the sparse row's entries), separately for each signal: a signal's values
+do not depend on which other signals share its block, on how the block's
+columns are split between threads, on the CPU's vector width, or on whether
+the kernel was just compiled or loaded from numba's cache.
 """
 
 import numpy as np
 from numba import njit, prange
 
 
-@njit(parallel=True, cache=True, nogil=True, fastmath=True)
+@njit(parallel=True, cache=True, nogil=True)
 def chebyshev_diffuse(indptr, indices, data, data2, block, coef, out, work, n_chunks):
     """Apply every filter of a Chebyshev expansion to a block of signals.
 
@@ -44,7 +50,7 @@ def chebyshev_diffuse(indptr, indices, data, data2, block, coef, out, work, n_ch
         _chebyshev_slice(indptr, indices, data, data2, block, coef, out, work, b0, b1)
 
 
-@njit(cache=True, nogil=True, fastmath=True)
+@njit(cache=True, nogil=True)
 def _chebyshev_slice(indptr, indices, data, data2, block, coef, out, work, b0, b1):
     """The whole recurrence for the block's columns ``b0:b1``."""
     n_nodes = block.shape[0]
@@ -122,6 +128,24 @@ def assemble_blocks(diffused, weights, scale_out, last_weight, mass_penalty, emb
         base = n_diff * n_nodes
         for i in range(n_nodes):
             embedding[row, base + i] = wl * scale_out[i] * diffused[n_diff, i, b]
+
+
+@njit(cache=True, nogil=True)
+def column_sums(values, absolute):
+    """float64 sum of each column of a 2-D array (of absolute values if ``absolute``).
+
+    Each column is summed over the rows in order, whatever the number of
+    columns: numpy sums a single column pairwise but several columns row by
+    row, so its result for a signal would depend on the width of its batch.
+    Rows of zeros (nodes a local diffusion leaves out) change no sum.
+    """
+    n_rows, n_cols = values.shape
+    out = np.zeros(n_cols)
+    for i in range(n_rows):
+        for b in range(n_cols):
+            v = np.float64(values[i, b])
+            out[b] += abs(v) if absolute else v
+    return out
 
 
 @njit(parallel=True, cache=True, nogil=True)

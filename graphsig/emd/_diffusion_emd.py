@@ -447,12 +447,22 @@ class _BaseDiffusionEMD(TransformerMixin, BaseEstimator):
         }
         if not sp.issparse(X):
             return self._embed_cells(X, show_progress=not calibrating, **scales)
-        if X.nnz <= _LOCAL_DENSITY * X.shape[0] * X.shape[1]:
+        # each signal's own density picks its path, so that its embedding does
+        # not depend on the other signals it is transformed with
+        local = np.diff(X.indptr) <= _LOCAL_DENSITY * X.shape[1]
+        if local.all():
             return self._embed_local(X, show_progress=not calibrating, **scales)
-        if calibrating:
+        if calibrating and not local.any():
             return self._embed_cells(X, show_progress=False, **scales)
         # signals that cover much of the graph: the whole-graph path, stored sparse
-        return sp.csr_matrix(self._embed_cells(X, show_progress=True, **scales))
+        wide = sp.csr_matrix(self._embed_cells(X[~local], show_progress=not calibrating, **scales))
+        if not local.any():
+            return wide
+        near = self._embed_local(X[local], show_progress=not calibrating, **scales)
+        rows = np.concatenate([np.flatnonzero(local), np.flatnonzero(~local)])
+        out = sp.vstack([near, wide], format="csr")[np.argsort(rows)]
+        out.sort_indices()
+        return out
 
     def _embed_cells(self, X, *, balanced, diffusion_scale, tree_scale, show_progress):
         """Compressed embedding diffused on the whole graph, as a dense array."""
@@ -687,6 +697,8 @@ def _weighted_blocks(diffused, weights, last, balanced):
     difference blocks, ``m`` its mass). The coarsest block is weighted in
     place in ``diffused``.
     """
+    from ..diffusion._kernels import column_sums  # node by node, whatever the batch
+
     dtype = diffused.dtype
     n_times = diffused.shape[0]
     fine = np.zeros(diffused.shape[2], dtype=np.float64)
@@ -694,13 +706,13 @@ def _weighted_blocks(diffused, weights, last, balanced):
         values = diffused[k + 1] - diffused[k]
         values *= dtype.type(weights[k])
         if not balanced:
-            fine += np.abs(values).sum(axis=0, dtype=np.float64)
+            fine += column_sums(values, True)
         yield values
     coarsest = diffused[n_times - 1]
     if balanced:
         coarsest *= dtype.type(last)
     else:
-        mass = coarsest.sum(axis=0, dtype=np.float64)
+        mass = column_sums(coarsest, False)
         safe = np.where(mass > 0, mass, 1.0)
         weight = np.where(mass > 0, last - fine / safe, last)
         coarsest *= np.maximum(weight, 0.0).astype(dtype)[None, :]

@@ -28,8 +28,10 @@ def l1_distances(A, B=None, *, n_jobs=None):
     Returns
     -------
     distances : ndarray of shape (n_a, n_b)
-        float32 when both inputs are float32, float64 otherwise. Summation
-        order may differ from a plain loop in the last bits.
+        float32 when both inputs are float32, float64 otherwise. Each
+        distance is summed in float64 in feature order, as a plain loop would:
+        the bits do not depend on the threads, the blocking or the machine's
+        numba cache.
 
     Examples
     --------

@@ -97,8 +97,8 @@ def l1_kneighbors(queries, data=None, n_neighbors=5, *, n_jobs=None, exclude_sel
 
         with _numba_threads(n_jobs):
             l1_topk_dense(queries, data, n_neighbors, bool(exclude_self), distances, indices)
-            # the search's sums depend on blocking and alignment in the last bit:
-            # the reported distances are recomputed by one fixed-order sum
+            # the reported distances: one fixed-order sum per chosen pair, the
+            # same whichever path (dense, sparse, Dask blocks) found the pair
             recompute_dense_l1(queries, data, indices, distances)
         order = np.lexsort((indices, distances))
         take = np.arange(n_queries)[:, None]
