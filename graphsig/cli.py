@@ -310,6 +310,21 @@ def _run_demo(args):
     )
     print(f"form: {_form(est)}", file=out, flush=True)
 
+    # The numba kernels are compiled (or loaded from their on-disk cache) on
+    # first use: a first fit + transform on a copy of the estimator, with the
+    # L1 and exact EMD kernels run on two signals, pays this one-off cost; the
+    # timed fit + transform below is the steady state.
+    from sklearn.base import clone
+
+    start = time.perf_counter()
+    first = clone(est).fit(X)
+    l1_distances(np.asarray(_dense_rows(first.transform(X))[:2]))
+    if args.n_queries:
+        exact_emd(graph, X[:1], X[1:2],
+                  mass_penalty=None if balanced else est.mass_penalty)
+    first_seconds = time.perf_counter() - start
+    del first
+
     start = time.perf_counter()
     est.fit(X)
     fit_seconds = time.perf_counter() - start
@@ -375,25 +390,38 @@ def _run_demo(args):
               f"with {n_solves.mean():.0f} exact solves per gene (of {n_genes - 1}), "
               f"{certified_seconds:.2f} s", file=out)
 
+    embed_total = fit_seconds + transform_seconds + pairs_seconds
+    compile_seconds = max(0.0, first_seconds - fit_seconds - transform_seconds)
     lines = [
-        ("fit (operator, scales, calibration)", fit_seconds, ""),
-        (f"transform ({n_genes} genes)", transform_seconds, ""),
+        ("first fit + transform (includes one-off costs)", first_seconds,
+         f"  (one-off: {compile_seconds:.2f} s)"),
+        ("fit (operator, scales, calibration)", fit_seconds, "  (steady state)"),
+        (f"transform ({n_genes} genes)", transform_seconds, "  (steady state)"),
         (f"all-pairs L1 distances ({n_pairs} pairs)", pairs_seconds, ""),
     ]
     if exact_seconds is not None:
         n_exact = len(queries) * n_genes
         per_pair = exact_seconds / n_exact
-        embed_total = fit_seconds + transform_seconds + pairs_seconds
         lines.append((f"exact EMD of the sample ({n_exact} pairs)", exact_seconds,
                       f"  ({1e3 * per_pair:.2f} ms per pair)"))
-        lines.append((f"exact EMD of all {n_pairs} pairs, extrapolated", per_pair * n_pairs,
-                      f"  ({per_pair * n_pairs / embed_total:.0f} x fit + transform + "
-                      "all-pairs L1)"))
+        lines.append((f"exact EMD of all {n_pairs} pairs, extrapolated", per_pair * n_pairs, ""))
     print("\nTime", file=out)
     width = max(len(label) for label, _, _ in lines)
     for label, seconds, extra in lines:
         print(f"  {label:<{width}}  {seconds:9.2f} s{extra}", file=out)
+    print(f"\nOne-off compilation: {compile_seconds:.2f} s (the first fit + transform minus the "
+          "steady state: compiling the numba kernels, or loading them from their on-disk cache "
+          "after the first run)", file=out)
+    if exact_seconds is not None:
+        ratio = per_pair * n_pairs / embed_total
+        print(f"Steady state: exact EMD of all pairs takes {ratio:.0f}x the time of "
+              f"fit + transform + all-pairs L1 ({embed_total:.2f} s)", file=out)
     return 0
+
+
+def _dense_rows(emb):
+    """The embedding as a dense array (compressed embeddings may be sparse)."""
+    return emb.toarray() if hasattr(emb, "toarray") else emb
 
 
 def _query_scores(approx, exact, queries, k):

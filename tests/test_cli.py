@@ -123,6 +123,13 @@ def test_demo_prints_neighbours_accuracy_and_times(capsys):
     assert spearman > 0.9
     assert 0.0 <= precision <= 1.0
     assert "embedding" in captured.err  # the progress bar
+    # the one-off compilation is reported apart from the steady-state ratio
+    one_off = re.search(r"^One-off compilation: ([0-9.]+) s", out, flags=re.M)
+    steady = re.search(r"^Steady state: exact EMD of all pairs takes (\d+)x the time of "
+                       r"fit \+ transform \+ all-pairs L1 \(([0-9.]+) s\)$", out, flags=re.M)
+    assert one_off and steady, out
+    assert float(one_off[1]) >= 0.0 and int(steady[1]) > 0
+    assert "first fit + transform (includes one-off costs)" in out
 
 
 def test_no_arguments_runs_the_demo(monkeypatch):

@@ -23,9 +23,12 @@ def load_pbmc68k():
             Symmetric weighted cell kNN graph (UMAP connectivities).
         signals : scipy.sparse.csr_matrix of shape (765, 700)
             Gene signals, one row per gene (genes x cells), float32.
+
         gene_names : ndarray of str, shape (765,)
+
         cell_labels : ndarray of str, shape (700,)
             Cell type of each cell (10 types).
+
         cell_names : ndarray of str, shape (700,)
 
     Examples

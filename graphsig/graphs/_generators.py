@@ -68,7 +68,7 @@ def grid_graph(n_rows, n_cols):
 
 
 def path_graph(n_nodes):
-    """Path graph ``0 - 1 - ... - (n_nodes - 1)`` with unit weights.
+    """Path graph on ``n_nodes`` nodes, each joined to the next, with unit weights.
 
     Parameters
     ----------
@@ -93,7 +93,7 @@ def path_graph(n_nodes):
 
 
 def cycle_graph(n_nodes):
-    """Cycle graph ``0 - 1 - ... - (n_nodes - 1) - 0`` with unit weights.
+    """Cycle graph on ``n_nodes`` nodes, the last joined back to the first, with unit weights.
 
     Parameters
     ----------

@@ -95,7 +95,7 @@ class EMDNeighbors(TransformerMixin, BaseEstimator):
     ----------
     embedder_ : transformer or None
         The fitted embedding (None for ``embedding="precomputed"``).
-    fit_embedding_ : {ndarray, scipy.sparse.csr_matrix} of shape (n_samples_fit_, n_features)
+    fit_embedding_ : {ndarray, scipy.sparse.csr_matrix} of shape (``n_samples_fit_``, n_features)
         Embeddings of the training signals.
     algorithm_ : {"exact", "approximate"}
         The search in use.
@@ -388,7 +388,7 @@ class EMDNeighbors(TransformerMixin, BaseEstimator):
 
         Returns
         -------
-        graph : scipy.sparse.csr_matrix of shape (n_queries, n_samples_fit_)
+        graph : scipy.sparse.csr_matrix of shape (n_queries, ``n_samples_fit_``)
             ``n_neighbors`` entries per row, sorted by distance (distance
             mode: zeros stored explicitly).
         """
@@ -417,7 +417,7 @@ class EMDNeighbors(TransformerMixin, BaseEstimator):
 
         Returns
         -------
-        graph : scipy.sparse.csr_matrix of shape (n_queries, n_samples_fit_)
+        graph : scipy.sparse.csr_matrix of shape (n_queries, ``n_samples_fit_``)
             In ``"distance"`` mode ``n_neighbors + 1`` entries per row (a
             training signal is its own first neighbour, at distance 0), in
             ``"connectivity"`` mode ``n_neighbors`` ones.

@@ -440,7 +440,9 @@ def module_activity(
 
         ``.obsm[key_added]`` : ndarray of shape (n_cells, n_modules)
             Column ``j`` is the ``j``-th module of ``modules_key``'s categories.
+
         ``.obs[f"{key_added}_{module}"]`` : float columns, with ``obs_columns``.
+
         ``.uns[key_added]`` : dict
             ``{"params": {...}, "modules": [...], "n_genes": ndarray,
             "obs_columns": [...]}``.
