@@ -13,6 +13,23 @@ from sklearn.utils import check_random_state
 __all__ = ["lyapunov_spectrum"]
 
 
+# products of the Jacobian factors are kept below 2^900 and above 2^-900 in magnitude
+_SAFE_EXPONENT = 900
+
+
+def _exponent_of_largest(values, axis=None):
+    """``e`` with ``2^(e-1) <= max |values| < 2^e`` (0 where the maximum is 0)."""
+    largest = np.max(np.abs(values), axis=axis) if np.size(values) else np.float64(0.0)
+    return np.frexp(largest)[1].astype(np.intc)
+
+
+def _shift_into_range(exponent):
+    """Power of two to divide by so that ``exponent`` falls in the safe range."""
+    exponent = np.asarray(exponent, dtype=np.intc)
+    return (np.maximum(exponent - _SAFE_EXPONENT, 0)
+            + np.minimum(exponent + _SAFE_EXPONENT, 0)).astype(np.intc)
+
+
 def lyapunov_spectrum(rnn, X, *, n_exponents=None, n_warmup=0, return_std=False,
                       random_state=0):
     """Lyapunov exponents of a recurrent network driven by input sequences.
@@ -108,6 +125,21 @@ def lyapunov_spectrum(rnn, X, *, n_exponents=None, n_warmup=0, return_std=False,
     if not (np.all(np.isfinite(W)) and np.all(np.isfinite(gains))):
         raise ValueError("the Jacobians contain NaN or infinity")
 
+    # Exponents shift by log(c) when a Jacobian is scaled by c. Where the
+    # factors are so large (or small) that the products below would overflow
+    # (or lose digits as subnormals), they are scaled by a power of two (exact)
+    # into a safe range, and the exponents of those powers are added back.
+    # Factors of moderate size are left as they are.
+    W_shift = _shift_into_range(_exponent_of_largest(W))
+    W = np.ldexp(W, -W_shift)
+    # the products diag(gains) W: one shift per sequence and step
+    gain_shifts = _shift_into_range(_exponent_of_largest(W)
+                                    + _exponent_of_largest(gains, axis=2))
+    gains = np.ldexp(gains, -gain_shifts[:, :, None])
+    n_kept = n_steps - n_warmup
+    shift = (n_kept * float(W_shift)
+             + gain_shifts[:, n_warmup:].sum(axis=1, dtype=np.float64)) * np.log(2.0)
+
     rng = check_random_state(random_state)
     Q = np.linalg.qr(rng.standard_normal((n_hidden, n_exponents)))[0]
     Q = np.broadcast_to(Q, (n_seq, n_hidden, n_exponents))
@@ -118,7 +150,7 @@ def lyapunov_spectrum(rnn, X, *, n_exponents=None, n_warmup=0, return_std=False,
             Q, R = np.linalg.qr(M)
             if t >= n_warmup:
                 total += np.log(np.abs(np.diagonal(R, axis1=1, axis2=2)))
-    per_sequence = -np.sort(-(total / (n_steps - n_warmup)), axis=1)
+    per_sequence = -np.sort(-((total + shift[:, None]) / n_kept), axis=1)
     with np.errstate(invalid="ignore"):
         mean = per_sequence.mean(axis=0)
         if not return_std:

@@ -5,6 +5,7 @@ import numbers
 import numpy as np
 import scipy.sparse as sp
 
+from .._validation import check_sparse_structure
 from ._adjacency import as_adjacency
 
 __all__ = ["knn_graph"]
@@ -18,6 +19,23 @@ _BANDWIDTH_FLOOR = 1e-8
 # Kernel weights are floored at the smallest normal float32, so that no kNN
 # edge vanishes by underflow (also after a cast to float32).
 _MIN_WEIGHT = float(np.finfo(np.float32).tiny)
+
+# Metrics with d(c x, c y) = c^k d(x, y) for c = 2^e (k = 0 for the scale-free
+# ones, among them those that compare coordinates for equality or for being
+# nonzero, which a power of two preserves): scaling the points changes neither
+# the neighbours nor the adaptive kernel d^2 / (sigma_i sigma_j), whose
+# bandwidths scale as the distances. A precomputed distance matrix scales too.
+_HOMOGENEOUS_METRICS = frozenset({
+    "euclidean", "l2", "minkowski", "p", "manhattan", "cityblock", "l1", "chebyshev",
+    "infinity", "sqeuclidean", "nan_euclidean", "cosine", "correlation", "canberra",
+    "braycurtis", "hamming", "jaccard", "dice", "rogerstanimoto", "russellrao",
+    "sokalsneath", "sokalmichener", "yule", "precomputed",
+})
+
+# Points whose largest magnitude lies outside [2^-L, 2^L] are rescaled by a power
+# of two before the neighbour search: squared distances then neither overflow
+# nor underflow. Points inside are used as given.
+_SAFE_EXPONENT = {np.dtype(np.float64): 400, np.dtype(np.float32): 40}
 
 
 def knn_graph(points, n_neighbors=15, *, weighting="adaptive", metric="euclidean",
@@ -44,6 +62,16 @@ def knn_graph(points, n_neighbors=15, *, weighting="adaptive", metric="euclidean
     neighbour edge vanishes by underflow. The kernel is symmetric in ``i``
     and ``j``, so both directions of an edge carry the same weight. With
     ``weighting="connectivity"`` every edge weighs 1.
+
+    The neighbours and the adaptive weights do not depend on the units of
+    the points for the usual metrics (Minkowski distances, cosine,
+    correlation, Canberra, Bray-Curtis, Hamming and the boolean metrics, or
+    precomputed distances): points with coordinates near the overflow
+    threshold (1e300) or subnormal (1e-310) are first divided by a power of
+    two, exactly, so that their largest magnitude is about 1, and give the
+    graph of the rescaled points. Other metrics (callables, 'haversine')
+    refuse points whose largest magnitude is outside ``[2^-400, 2^400]``
+    (``[2^-40, 2^40]`` in float32) with a ValueError.
 
     Parameters
     ----------
@@ -82,6 +110,10 @@ def knn_graph(points, n_neighbors=15, *, weighting="adaptive", metric="euclidean
     from sklearn.neighbors import NearestNeighbors
     from sklearn.utils import check_array, check_random_state
 
+    if sp.issparse(points):
+        # scipy's conversions trust the index arrays: a corrupted matrix would
+        # be read out of bounds before any other check
+        check_sparse_structure(points, "points")
     points = check_array(
         points,
         accept_sparse="csr",
@@ -100,10 +132,36 @@ def knn_graph(points, n_neighbors=15, *, weighting="adaptive", metric="euclidean
     if weighting not in _WEIGHTINGS:
         raise ValueError(f"weighting must be one of {_WEIGHTINGS}, got {weighting!r}")
     check_random_state(random_state)
+    if sp.issparse(points) and not points.has_canonical_format:
+        # duplicated entries are summed (scipy's meaning); the search would not
+        points = points.copy()
+        points.sum_duplicates()
+        if not np.isfinite(points.data).all():
+            raise ValueError(
+                "points stores duplicated entries whose sum overflows to infinity"
+            )
+    if isinstance(metric, str) and metric in _HOMOGENEOUS_METRICS:
+        points = _rescaled(points)
+    elif not _in_safe_range(points):
+        # the distances of this metric may overflow or underflow, and do not
+        # scale with the points
+        limit = _SAFE_EXPONENT[points.dtype]
+        raise ValueError(
+            f"the largest |coordinate| of the points, {_largest_magnitude(points):.3g}, is "
+            f"outside the range where the metric {metric!r} can be computed safely "
+            f"([2^-{limit}, 2^{limit}]); rescale the points, or use a metric that scales "
+            "with them (such as 'euclidean')"
+        )
 
     search = NearestNeighbors(n_neighbors=n_neighbors, metric=metric).fit(points)
-    distances, neighbors = search.kneighbors()  # excludes each point itself
+    with np.errstate(over="ignore", invalid="ignore"):
+        distances, neighbors = search.kneighbors()  # excludes each point itself
     distances = distances.astype(np.float64, copy=False)
+    if not np.isfinite(distances).all():
+        raise ValueError(
+            f"the {metric!r} distances between the points overflowed (the largest "
+            f"|coordinate| is {_largest_magnitude(points):.3g}); rescale the points"
+        )
 
     rows = np.repeat(np.arange(n_points), n_neighbors)
     cols = neighbors.ravel()
@@ -113,10 +171,35 @@ def knn_graph(points, n_neighbors=15, *, weighting="adaptive", metric="euclidean
         largest = distances.max()
         floor = _BANDWIDTH_FLOOR * largest if largest > 0 else 1.0
         sigma = np.maximum(distances[:, -1], floor)
-        scaled = distances**2 / (sigma[:, None] * sigma[neighbors])
+        # d^2 / (sigma_i sigma_j) as a product of ratios, which cannot overflow
+        scaled = (distances / sigma[:, None]) * (distances / sigma[neighbors])
         weights = np.maximum(np.exp(-scaled.ravel()), _MIN_WEIGHT)
 
     directed = sp.csr_matrix((weights, (rows, cols)), shape=(n_points, n_points))
     union = directed.maximum(directed.T)
     dtype = np.float32 if points.dtype == np.float32 else np.float64
     return as_adjacency(union, dtype=dtype)
+
+
+def _largest_magnitude(points):
+    data = points.data if sp.issparse(points) else points
+    return float(np.max(np.abs(data))) if data.size else 0.0
+
+
+def _in_safe_range(points):
+    largest = _largest_magnitude(points)
+    limit = _SAFE_EXPONENT[points.dtype]
+    return largest == 0.0 or 2.0 ** -limit <= largest <= 2.0 ** limit
+
+
+def _rescaled(points):
+    """``points`` divided by a power of two if their magnitude is extreme (a copy)."""
+    if _in_safe_range(points):
+        return points
+    largest = _largest_magnitude(points)
+    exponent = int(np.frexp(largest)[1])  # largest / 2^exponent is in [0.5, 1)
+    if sp.issparse(points):
+        points = points.copy()
+        points.data = np.ldexp(points.data, -exponent).astype(points.dtype, copy=False)
+        return points
+    return np.ldexp(points, -exponent).astype(points.dtype, copy=False)

@@ -18,6 +18,7 @@ tangent (R-operator) passes used for exact Hessian-vector products:
 ``backward_tangent`` the directional derivative of the backward pass.
 """
 
+import numbers
 from functools import partial
 
 import numpy as np
@@ -38,6 +39,7 @@ __all__ = [
     "adaptive_parameters",
     "AdaptiveMLPMixin",
     "MLP_PARAMETER_CONSTRAINTS",
+    "check_adaptive_init",
 ]
 
 # smallest gain used in the computation (the stored parameter may be smaller)
@@ -433,6 +435,24 @@ def adaptive_parameters(modules):
     return [a.gain.copy() for a in acts], [a.saturation.copy() for a in acts]
 
 
+def check_adaptive_init(value):
+    """``(gain, saturation)`` as two floats, with a finite ``gain > 0`` and
+    ``saturation`` in ``[0, 1]``; booleans are refused."""
+    try:
+        init = tuple(value)
+    except TypeError:
+        init = ()
+    if (len(init) != 2
+            or any(isinstance(v, (bool, np.bool_)) or not isinstance(v, numbers.Real)
+                   for v in init)
+            or not 0 < init[0] < np.inf or not 0 <= init[1] <= 1):
+        raise ValueError(
+            "adaptive_init must be a pair of numbers (finite gain > 0, saturation in "
+            f"[0, 1]), got {value!r}"
+        )
+    return float(init[0]), float(init[1])
+
+
 #: constraints of the network parameters shared by the MLP estimators
 MLP_PARAMETER_CONSTRAINTS = {
     "hidden_layer_sizes": ["array-like"],
@@ -463,13 +483,7 @@ class AdaptiveMLPMixin:
         return [int(s) for s in sizes]
 
     def _check_adaptive_init(self):
-        init = tuple(self.adaptive_init)
-        if len(init) != 2 or not init[0] > 0 or not 0 <= init[1] <= 1:
-            raise ValueError(
-                "adaptive_init must be a pair (gain > 0, saturation in [0, 1]), got "
-                f"{self.adaptive_init!r}"
-            )
-        return init
+        return check_adaptive_init(self.adaptive_init)
 
     def _build_network(self, X, y, random_state, dtype):
         from ._layers import make_mlp

@@ -20,7 +20,7 @@ import numbers
 
 import numpy as np
 from sklearn.metrics import accuracy_score, r2_score
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.multiclass import check_classification_targets, unique_labels
 
 from ._base import (
@@ -28,6 +28,8 @@ from ._base import (
     BaseNeuralEstimator,
     NeuralClassifierMixin,
     NeuralRegressorMixin,
+    NumberInterval,
+    check_finite_network_output,
 )
 from ._layers import Dense, Module, Normalization, make_mlp
 from ._losses import softmax
@@ -358,15 +360,15 @@ class AttentionNetwork(Module):
 
 _ATTENTION_CONSTRAINTS = {
     **TRAINING_PARAMETER_CONSTRAINTS,
-    "n_tokens": [None, Interval(numbers.Integral, 1, None, closed="left")],
+    "n_tokens": [None, NumberInterval(numbers.Integral, 1, None, closed="left")],
     "attention": [StrOptions({"compositional", "multihead"})],
-    "n_searches": [Interval(numbers.Integral, 1, None, closed="left")],
-    "n_retrievals": [Interval(numbers.Integral, 1, None, closed="left")],
-    "d_model": [Interval(numbers.Integral, 1, None, closed="left")],
-    "search_dim": [None, Interval(numbers.Integral, 1, None, closed="left")],
-    "value_dim": [None, Interval(numbers.Integral, 1, None, closed="left")],
-    "n_layers": [Interval(numbers.Integral, 1, None, closed="left")],
-    "ffn_width": [None, Interval(numbers.Integral, 1, None, closed="left")],
+    "n_searches": [NumberInterval(numbers.Integral, 1, None, closed="left")],
+    "n_retrievals": [NumberInterval(numbers.Integral, 1, None, closed="left")],
+    "d_model": [NumberInterval(numbers.Integral, 1, None, closed="left")],
+    "search_dim": [None, NumberInterval(numbers.Integral, 1, None, closed="left")],
+    "value_dim": [None, NumberInterval(numbers.Integral, 1, None, closed="left")],
+    "n_layers": [NumberInterval(numbers.Integral, 1, None, closed="left")],
+    "ffn_width": [None, NumberInterval(numbers.Integral, 1, None, closed="left")],
     "layer_norm": ["boolean"],
     "residual": ["boolean"],
     "exclude_self": ["boolean"],
@@ -431,7 +433,11 @@ class _AttentionEstimator(BaseNeuralEstimator):
             h = block["norm_attention"].forward(h)
         weights = block["attention"].attention_weights(h)
         net.clear_cache()
-        return weights if isinstance(weights, tuple) else (weights, None)
+        weights = weights if isinstance(weights, tuple) else (weights, None)
+        for w in weights:
+            if w is not None:
+                check_finite_network_output(w, X, "the attention weights", network=net)
+        return weights
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -32,6 +32,7 @@ Training and prediction run with BLAS limited to one thread (``_blas_threads``;
 restored on return), as the matrices of these models are small.
 """
 
+import math
 import numbers
 import warnings
 
@@ -58,25 +59,97 @@ __all__ = [
     "BaseNeuralEstimator",
     "NeuralClassifierMixin",
     "NeuralRegressorMixin",
+    "NonFiniteOutputError",
+    "NumberInterval",
     "TRAINING_PARAMETER_CONSTRAINTS",
 ]
 
+
+class NumberInterval(Interval):
+    """A scikit-learn :class:`Interval` of finite numbers that refuses booleans.
+
+    ``numbers.Integral`` and ``numbers.Real`` both include ``bool``, so a plain
+    ``Interval(Integral, 1, None)`` accepts ``max_iter=True`` as 1 and
+    ``Interval(Real, 0, 1)`` accepts ``momentum=False`` as 0: neither is a
+    meaningful setting of a numeric hyperparameter. Infinite values are
+    refused whatever the bounds.
+
+    Examples
+    --------
+    >>> import numbers
+    >>> NumberInterval(numbers.Integral, 1, None, closed="left").is_satisfied_by(True)
+    False
+    >>> NumberInterval(numbers.Integral, 1, None, closed="left").is_satisfied_by(3)
+    True
+    """
+
+    def is_satisfied_by(self, val):
+        if isinstance(val, (bool, np.bool_)):
+            return False
+        if (isinstance(val, numbers.Real) and not isinstance(val, numbers.Integral)
+                and not math.isfinite(val)):
+            return False
+        return super().is_satisfied_by(val)
+
+
+def _magnitude(X):
+    """Largest absolute entry of an array (for error messages), or None."""
+    try:
+        X = np.asarray(X)
+        if X.dtype.kind not in "fiu" or X.size == 0:
+            return None
+        with np.errstate(all="ignore"):
+            return float(np.max(np.abs(X)))
+    except (TypeError, ValueError):
+        return None
+
+
+class NonFiniteOutputError(ValueError):
+    """A network computed NaN or infinity from finite inputs (an overflow)."""
+
+
+def check_finite_network_output(values, X, what="the network output", network=None):
+    """``values``, or a :class:`NonFiniteOutputError` if they overflowed.
+
+    The message gives the largest magnitudes of the inputs ``X`` and of the
+    parameters of ``network`` (when given), to tell large inputs from a
+    network whose weights have grown too large.
+    """
+    data = np.asarray(values)
+    if data.dtype.kind != "f" or data.size == 0 or np.isfinite(data).all():
+        return values
+    sizes = []
+    largest = _magnitude(X)
+    if largest is not None:
+        sizes.append(f"the largest |X| is {largest:.3g}")
+    if network is not None:
+        largest = _magnitude(network.get_flat_params())
+        if largest is not None:
+            sizes.append(f"the largest |parameter| is {largest:.3g}")
+    sizes = f" ({', '.join(sizes)})" if sizes else ""
+    raise NonFiniteOutputError(
+        f"{what} on X overflowed to a non-finite value{sizes}: the inputs or the fitted "
+        "weights are too large for floating-point arithmetic in the network; standardise "
+        "the inputs (e.g. with sklearn.preprocessing.StandardScaler)"
+    )
+
 #: constraints of the training parameters every estimator exposes
 TRAINING_PARAMETER_CONSTRAINTS = {
-    "alpha": [Interval(numbers.Real, 0, None, closed="left")],
-    "batch_size": [StrOptions({"auto"}), Interval(numbers.Integral, 1, None, closed="left")],
+    "alpha": [NumberInterval(numbers.Real, 0, None, closed="left")],
+    "batch_size": [StrOptions({"auto"}), NumberInterval(numbers.Integral, 1, None,
+                                                        closed="left")],
     "solver": [StrOptions({"adam", "sgd"})],
-    "learning_rate_init": [Interval(numbers.Real, 0, None, closed="neither")],
-    "momentum": [Interval(numbers.Real, 0, 1, closed="both")],
-    "max_grad_norm": [None, Interval(numbers.Real, 0, None, closed="neither")],
-    "max_iter": [Interval(numbers.Integral, 1, None, closed="left")],
+    "learning_rate_init": [NumberInterval(numbers.Real, 0, None, closed="neither")],
+    "momentum": [NumberInterval(numbers.Real, 0, 1, closed="both")],
+    "max_grad_norm": [None, NumberInterval(numbers.Real, 0, None, closed="neither")],
+    "max_iter": [NumberInterval(numbers.Integral, 1, None, closed="left")],
     "shuffle": ["boolean"],
     "random_state": ["random_state"],
-    "tol": [Interval(numbers.Real, 0, None, closed="left")],
+    "tol": [NumberInterval(numbers.Real, 0, None, closed="left")],
     "warm_start": ["boolean"],
     "early_stopping": ["boolean"],
-    "validation_fraction": [Interval(numbers.Real, 0, 1, closed="neither")],
-    "n_iter_no_change": [Interval(numbers.Integral, 1, None, closed="left")],
+    "validation_fraction": [NumberInterval(numbers.Real, 0, 1, closed="neither")],
+    "n_iter_no_change": [NumberInterval(numbers.Integral, 1, None, closed="left")],
 }
 
 _PREDICT_BATCH = 2048
@@ -277,6 +350,16 @@ class BaseNeuralEstimator(BaseEstimator):
                 norm = clip_gradients(grads, self.max_grad_norm)
                 if not (np.isfinite(value) and np.isfinite(norm)):
                     what = "loss" if not np.isfinite(value) else "gradient norm"
+                    if self.t_ == 0:
+                        # no step taken yet: the data, not the training, overflowed
+                        largest = _magnitude(X)
+                        size = "" if largest is None else f" (the largest |X| is {largest:.3g})"
+                        raise ValueError(
+                            f"the {what} of the initial network is not finite on the training "
+                            f"data: the inputs{size}, the targets or a penalty weight are too "
+                            "large for floating-point arithmetic in the network; standardise "
+                            "the data (e.g. with sklearn.preprocessing.StandardScaler)"
+                        )
                     raise FloatingPointError(
                         f"training diverged at epoch {self.n_iter_ + 1}, step {self.t_ + 1}: "
                         f"the {what} is not finite (loss={value}). Try a smaller "
@@ -292,7 +375,15 @@ class BaseNeuralEstimator(BaseEstimator):
             self.loss_curve_.append(self.loss_)
 
             if early_stopping:
-                score = float(self._validation_score(X_val, y_val))
+                try:
+                    score = float(self._validation_score(X_val, y_val))
+                except NonFiniteOutputError as exc:
+                    raise FloatingPointError(
+                        f"training diverged at epoch {self.n_iter_}, step {self.t_}: the "
+                        "network output on the validation data is not finite. Try a "
+                        f"smaller learning_rate_init (now {self.learning_rate_init}), a "
+                        "max_grad_norm, or standardised inputs."
+                    ) from exc
                 self.validation_scores_.append(score)
                 if score < self.best_validation_score_ + self.tol:
                     self._no_improvement_count += 1
@@ -341,7 +432,7 @@ class BaseNeuralEstimator(BaseEstimator):
                 [self._forward(X[s : s + _PREDICT_BATCH]) for s in range(0, n, _PREDICT_BATCH)]
             )
         self.network_.clear_cache()
-        return out
+        return check_finite_network_output(out, X, network=self.network_)
 
     def _check_fitted_and_prepare(self, X):
         check_is_fitted(self, "network_")

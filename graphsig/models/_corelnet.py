@@ -4,9 +4,15 @@ import numbers
 
 import numpy as np
 from sklearn.base import clone
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import StrOptions
 
-from ._base import TRAINING_PARAMETER_CONSTRAINTS, BaseNeuralEstimator, NeuralClassifierMixin
+from ._base import (
+    TRAINING_PARAMETER_CONSTRAINTS,
+    BaseNeuralEstimator,
+    NeuralClassifierMixin,
+    NumberInterval,
+    check_finite_network_output,
+)
 from ._layers import Module, _sigmoid, make_mlp
 from ._losses import softmax
 from ._sets import validate_sets
@@ -237,7 +243,7 @@ shuffle, random_state, tol, warm_start, early_stopping, validation_fraction, n_i
 
     _parameter_constraints = {
         **TRAINING_PARAMETER_CONSTRAINTS,
-        "n_objects": [None, Interval(numbers.Integral, 2, None, closed="left")],
+        "n_objects": [None, NumberInterval(numbers.Integral, 2, None, closed="left")],
         "encoder_layer_sizes": ["array-like"],
         "head_hidden_layer_sizes": ["array-like"],
         "activation": [StrOptions({"relu", "tanh", "logistic", "softplus", "gelu",
@@ -359,7 +365,8 @@ shuffle, random_state, tol, warm_start, early_stopping, validation_fraction, n_i
         X = self._check_fitted_and_prepare(X)
         out = self.network_.relations(X)
         self.network_.clear_cache()
-        return out
+        return check_finite_network_output(out, X, "the relation matrices",
+                                           network=self.network_)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

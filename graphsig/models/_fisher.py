@@ -13,7 +13,7 @@ network's backward pass, or by central differences of gradients.
 import numbers
 
 import numpy as np
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import StrOptions
 
 from ._activations import (
     MLP_PARAMETER_CONSTRAINTS,
@@ -22,7 +22,12 @@ from ._activations import (
     ModReLU,
     activation_partials,
 )
-from ._base import TRAINING_PARAMETER_CONSTRAINTS, BaseNeuralEstimator, NeuralClassifierMixin
+from ._base import (
+    TRAINING_PARAMETER_CONSTRAINTS,
+    BaseNeuralEstimator,
+    NeuralClassifierMixin,
+    NumberInterval,
+)
 from ._layers import Dense, Identity, LeakyReLU, Logistic, ReLU, Softplus, Tanh, _sigmoid
 from ._losses import SoftmaxCrossEntropy, _weights, softmax
 
@@ -285,12 +290,12 @@ n_iter_no_change
     _parameter_constraints = {
         **TRAINING_PARAMETER_CONSTRAINTS,
         **MLP_PARAMETER_CONSTRAINTS,
-        "fisher_penalty": [Interval(numbers.Real, 0, None, closed="left")],
-        "penalty_interval": [Interval(numbers.Integral, 1, None, closed="left")],
+        "fisher_penalty": [NumberInterval(numbers.Real, 0, None, closed="left")],
+        "penalty_interval": [NumberInterval(numbers.Integral, 1, None, closed="left")],
         "hvp": [StrOptions({"exact", "finite_difference"})],
-        "finite_difference_step": [Interval(numbers.Real, 0, None, closed="neither")],
-        "fisher_trace_interval": [None, Interval(numbers.Integral, 1, None, closed="left")],
-        "fisher_trace_samples": [Interval(numbers.Integral, 1, None, closed="left")],
+        "finite_difference_step": [NumberInterval(numbers.Real, 0, None, closed="neither")],
+        "fisher_trace_interval": [None, NumberInterval(numbers.Integral, 1, None, closed="left")],
+        "fisher_trace_samples": [NumberInterval(numbers.Integral, 1, None, closed="left")],
     }
 
     def __init__(self, hidden_layer_sizes=(100,), *, fisher_penalty=0.1, penalty_interval=1,
@@ -376,18 +381,24 @@ n_iter_no_change
             return mlp_hessian_vector_product(self.network_, X, labels, vector, sample_weight)
         net = self.network_
         theta = net.get_flat_params()
-        norm = float(np.linalg.norm(vector))
-        if norm == 0.0:
-            return np.zeros_like(vector)
-        eps = self.finite_difference_step / norm
+        # the unit direction and the norm, without overflow or underflow of the
+        # squares for vectors of extreme magnitude (subnormal or near the float max)
+        largest = float(np.max(np.abs(vector))) if vector.size else 0.0
+        if largest == 0.0 or not np.isfinite(largest):
+            return np.zeros_like(vector) if largest == 0.0 else np.full_like(vector, np.nan)
+        scaled = vector / largest
+        scaled_norm = float(np.linalg.norm(scaled))
+        direction = scaled / scaled_norm
+        h = self.finite_difference_step
         try:
-            net.set_flat_params(theta + eps * vector)
+            net.set_flat_params(theta + h * direction)
             g_plus = self._sampled_gradient(X, labels, sample_weight)
-            net.set_flat_params(theta - eps * vector)
+            net.set_flat_params(theta - h * direction)
             g_minus = self._sampled_gradient(X, labels, sample_weight)
         finally:
             net.set_flat_params(theta)
-        return (g_plus - g_minus) / (2 * eps)
+        # H v = |v| H u, with |v| = largest * scaled_norm
+        return ((g_plus - g_minus) / (2 * h)) * scaled_norm * largest
 
     def _loss_and_gradients(self, X, y, sample_weight=None):
         value = super()._loss_and_gradients(X, y, sample_weight)

@@ -20,17 +20,114 @@ import numbers
 import warnings
 
 import numpy as np
-from scipy.integrate import solve_ivp
+from scipy.integrate import BDF, DOP853, LSODA, RK45, Radau
+from scipy.optimize import brentq
 from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.multiclass import check_classification_targets, unique_labels
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from .._validation import check_finite_output
+from ._base import NumberInterval
 from ._losses import log_softmax, softmax
 
 __all__ = ["GradientFlowClassifier"]
+
+_SOLVERS = {"LSODA": LSODA, "RK45": RK45, "DOP853": DOP853, "BDF": BDF, "Radau": Radau}
+
+# tolerance of the root finding of the slope's sign changes (as solve_ivp's events)
+_EVENT_TOL = 4 * np.finfo(float).eps
+
+_SCALE_HINT = (
+    "features of large or very different magnitudes make the gradient flow stiff "
+    "(its fastest time scale is about 1 / ||X||^2); standardise them (e.g. with "
+    "sklearn.preprocessing.StandardScaler)"
+)
+
+
+class _Budget:
+    """Gradient evaluations left to the integrator for one run of the flow."""
+
+    def __init__(self, max_fun):
+        self.left = int(max_fun)
+
+
+class _BudgetExhausted(Exception):
+    """Raised by the right-hand side of the flow when its evaluations run out."""
+
+
+def _locate_minimum(slope, solver):
+    """``(t, w)`` where ``slope`` turns non-negative within the solver's last step."""
+    interpolant = solver.dense_output()
+    a, b = solver.t_old, solver.t
+
+    def g(t):
+        return slope(t, interpolant(t))
+
+    g_a, g_b = g(a), g(b)
+    if g_a >= 0:  # the interpolant is already there at the start of the step
+        t = a
+    elif g_b < 0:  # ... or only at the step's end point itself
+        t = b
+    else:
+        t = brentq(g, a, b, xtol=_EVENT_TOL, rtol=_EVENT_TOL)
+    return float(t), (solver.y.copy() if t == b else interpolant(t))
+
+
+class _FlowSegment:
+    """Where one run of the flow ended: time, weights, events, whether it was cut short.
+
+    Times and weights are in the units of :class:`_Units`.
+    """
+
+    def __init__(self, t, w, events, exhausted):
+        self.t = float(t)
+        self.w = np.array(w, dtype=np.float64)
+        self.events = events  # list of (time, weights) at the located minima
+        self.exhausted = exhausted
+
+
+class _Units:
+    """Exact change of units, by powers of two, that keeps the integrator near 1.
+
+    A feature column whose largest magnitude is ``2^(e - 1) <= m < 2^e`` with
+    ``e > 0`` is divided by ``2^e`` (so every scaled feature is below 1 in
+    magnitude) and its weights are multiplied by ``2^e``, which leaves the
+    logits unchanged; time is multiplied by ``2^(2 E)`` with ``E`` the largest
+    ``e``. In these units the flow reads ``du/ds = -r * grad L(u)``, where the
+    rate ``r = 2^(2 e - 2 E)`` of each row of weights is at most 1 (the
+    intercept has ``e = 0``). This is the same flow, exactly (a power of two
+    changes no digit, barring underflow), but the integrator's values,
+    derivatives and tolerances no longer carry the units of the features:
+    without it, features of magnitude 1e100 give derivatives whose squared
+    norms overflow inside the solver.
+    """
+
+    def __init__(self, X, n_classes, fit_intercept):
+        largest = np.max(np.abs(X), axis=0) if X.shape[0] else np.zeros(X.shape[1])
+        self.exponents = np.maximum(np.frexp(largest)[1], 0).astype(np.intc)
+        e_max = int(self.exponents.max()) if self.exponents.size else 0
+        self.time_exponent = 2 * e_max
+        rows = np.append(self.exponents, 0).astype(np.intc) if fit_intercept else self.exponents
+        self.row_exponents = rows
+        self.rate = np.repeat(np.ldexp(1.0, 2 * rows - self.time_exponent), n_classes)
+
+    def features(self, X):
+        return np.ldexp(X, -self.exponents)
+
+    def flow_time(self, t):
+        return float(np.ldexp(t, self.time_exponent))
+
+    def time(self, s):
+        return float(np.ldexp(s, -self.time_exponent))
+
+    def weights(self, u):
+        """Weights in the units of the features, shape (n_rows, n_classes)."""
+        U = np.asarray(u).reshape(len(self.row_exponents), -1)
+        return np.ldexp(U, -self.row_exponents[:, None])
 
 
 class _SoftmaxHead:
@@ -69,7 +166,14 @@ class GradientFlowClassifier(ClassifierMixin, BaseEstimator):
     acts as a learned, continuous amount of regularisation (early stopping).
 
     The features are used as given: put a scaler or a feature map (for graph
-    signals, :class:`graphsig.DiffusionEMD`) before it in a Pipeline.
+    signals, :class:`graphsig.DiffusionEMD`) before it in a Pipeline. The flow
+    is integrated in exact units of its own (powers of two, see ``tol``), and
+    the grid of times reaches down to the flow's fastest time scale, about
+    ``1 / max|X|^2``: on features multiplied by 1e20 the search costs as much
+    as on the original ones, and finds the same minimum at a time 1e40 times
+    smaller. Features so large that this time scale and ``max_time`` are not
+    both within the range of floating point (magnitudes above about 1e150)
+    are refused with a ValueError.
 
     Parameters
     ----------
@@ -89,7 +193,8 @@ class GradientFlowClassifier(ClassifierMixin, BaseEstimator):
         (otherwise keep the weights adapted on the training part).
     fit_intercept : bool, default=True
     method : {'LSODA', 'RK45', 'DOP853', 'BDF', 'Radau'}, default='LSODA'
-        Integrator of :func:`scipy.integrate.solve_ivp`. The default LSODA
+        Integrator of :mod:`scipy.integrate` (the solvers of
+        :func:`~scipy.integrate.solve_ivp`). The default LSODA
         switches between a non-stiff and a stiff method as needed: the flow
         turns stiff on unscaled features (the gradient's Lipschitz constant
         grows with ``||X||^2``), where an explicit method such as RK45 needs
@@ -97,7 +202,21 @@ class GradientFlowClassifier(ClassifierMixin, BaseEstimator):
         (n_weights, n_weights) by finite differences, which pays only for
         small heads.
     tol : float, default=1e-6
-        Relative tolerance of the integrator (absolute: ``1e-3 * tol``).
+        Relative tolerance of the integrator (absolute: ``1e-3 * tol``). The
+        absolute tolerance applies to the weights of the features brought
+        below 1 in magnitude (divided by the power of two at or above their
+        largest magnitude, when that is above 1): to the weights'
+        contributions to the logits, whatever the units of the features.
+    max_fun : int, default=20000
+        Largest number of evaluations of the gradient by the integrator in one
+        run of the flow (the search for the adaptation time, then the final
+        run to it), including those of its Jacobian estimates. A run that
+        needs more stops after the step that reaches the limit, with a
+        :class:`~sklearn.exceptions.ConvergenceWarning`: the search keeps the
+        best time reached, and the final run keeps the weights at the time
+        reached (``adaptation_time_`` is then that time). This bounds the
+        work on stiff flows, such as on features of large magnitude; runs on
+        standardised features need a few thousand evaluations at most.
     random_state : int, RandomState instance or None, default=None
         Draws the query set.
 
@@ -107,7 +226,8 @@ class GradientFlowClassifier(ClassifierMixin, BaseEstimator):
     coef_ : ndarray of shape (n_classes, n_features)
     intercept_ : ndarray of shape (n_classes,)
     adaptation_time_ : float
-        The adaptation time ``T`` in use.
+        The adaptation time ``T`` in use (the time reached, if the run to the
+        requested time was stopped by ``max_fun``).
     query_loss_ : float or None
         Query loss at ``T`` (None when ``T`` was given).
     time_grid_, query_loss_curve_ : ndarray or None
@@ -132,21 +252,22 @@ class GradientFlowClassifier(ClassifierMixin, BaseEstimator):
     """
 
     _parameter_constraints = {
-        "adaptation_time": [StrOptions({"auto"}), Interval(numbers.Real, 0, None,
-                                                            closed="neither")],
-        "max_time": [Interval(numbers.Real, 0, None, closed="neither")],
-        "validation_fraction": [Interval(numbers.Real, 0, 1, closed="neither")],
-        "patience": [None, Interval(numbers.Real, 1, None, closed="left")],
+        "adaptation_time": [StrOptions({"auto"}),
+                            NumberInterval(numbers.Real, 0, None, closed="neither")],
+        "max_time": [NumberInterval(numbers.Real, 0, None, closed="neither")],
+        "validation_fraction": [NumberInterval(numbers.Real, 0, 1, closed="neither")],
+        "patience": [None, NumberInterval(numbers.Real, 1, None, closed="left")],
         "refit": ["boolean"],
         "fit_intercept": ["boolean"],
-        "method": [StrOptions({"LSODA", "RK45", "BDF", "Radau", "DOP853"})],
-        "tol": [Interval(numbers.Real, 0, None, closed="neither")],
+        "method": [StrOptions(set(_SOLVERS))],
+        "tol": [NumberInterval(numbers.Real, 0, None, closed="neither")],
+        "max_fun": [NumberInterval(numbers.Integral, 1, None, closed="left")],
         "random_state": ["random_state"],
     }
 
     def __init__(self, *, adaptation_time="auto", max_time=1000.0, validation_fraction=0.2,
                  patience=10.0, refit=True, fit_intercept=True, method="LSODA", tol=1e-6,
-                 random_state=None):
+                 max_fun=20000, random_state=None):
         self.adaptation_time = adaptation_time
         self.max_time = max_time
         self.validation_fraction = validation_fraction
@@ -155,21 +276,61 @@ class GradientFlowClassifier(ClassifierMixin, BaseEstimator):
         self.fit_intercept = fit_intercept
         self.method = method
         self.tol = tol
+        self.max_fun = max_fun
         self.random_state = random_state
 
-    def _solve(self, head, t_end, *, w0=None, t_start=0.0, events=None):
+    def _solve(self, head, units, t_end, budget, *, w0=None, t_start=0.0, event=None):
+        """Follow the flow from ``t_start`` to ``t_end`` within the evaluations of ``budget``.
+
+        Times and weights are in flow units (see :class:`_Units`). ``event(t,
+        w)`` is the slope of the query loss; its sign changes from negative to
+        non-negative (the minima) are located by root finding on each step's
+        interpolant. Returns a :class:`_FlowSegment`, which ends at the last
+        completed step when the budget runs out.
+        """
+        rate = units.rate
+
         def rhs(t, w):
-            return -head.gradient(w)
+            if budget.left <= 0:
+                raise _BudgetExhausted
+            budget.left -= 1
+            return -rate * head.gradient(w)
 
         if w0 is None:
             w0 = np.zeros(head.shape[0] * head.shape[1])
-        sol = solve_ivp(rhs, (t_start, t_end), w0, method=self.method, rtol=self.tol,
-                        atol=1e-3 * self.tol, events=events, dense_output=True)
-        if sol.status < 0:
-            raise FloatingPointError(f"the gradient flow could not be integrated: {sol.message}")
-        if not np.all(np.isfinite(sol.y)):
-            raise FloatingPointError("the gradient flow produced non-finite weights")
-        return sol
+        events = []
+        with np.errstate(over="ignore", invalid="ignore"):
+            try:
+                solver = _SOLVERS[self.method](rhs, t_start, w0, t_end, rtol=self.tol,
+                                               atol=1e-3 * self.tol)
+            except _BudgetExhausted:
+                return _FlowSegment(t_start, w0, events, True)
+            g_old = event(t_start, w0) if event is not None else None
+            while solver.status == "running":
+                try:
+                    message = solver.step()
+                except _BudgetExhausted:
+                    # the step in progress is dropped; the last completed one stands
+                    return _FlowSegment(solver.t, solver.y, events, True)
+                if solver.status == "failed" or not np.all(np.isfinite(solver.y)):
+                    detail = message or "the weights are no longer finite"
+                    raise ValueError(
+                        f"the gradient flow could not be integrated past time {solver.t:.6g} "
+                        f"({detail}); {_SCALE_HINT}"
+                    )
+                if event is not None:
+                    g_new = event(solver.t, solver.y)
+                    if g_old <= 0 <= g_new:
+                        events.append(_locate_minimum(event, solver))
+                    g_old = g_new
+        return _FlowSegment(solver.t, solver.y, events, False)
+
+    def _warn_stopped(self, t, what):
+        warnings.warn(
+            f"the gradient flow needed more than max_fun={self.max_fun} gradient evaluations "
+            f"and was stopped at time {t:.6g}; {what}. The {_SCALE_HINT}, or raise max_fun.",
+            ConvergenceWarning,
+        )
 
     def fit(self, X, y):
         """Fit the head and, with ``adaptation_time='auto'``, the adaptation time.
@@ -195,41 +356,74 @@ class GradientFlowClassifier(ClassifierMixin, BaseEstimator):
         codes = np.searchsorted(self.classes_, y)
         n_classes = len(self.classes_)
         X64 = np.asarray(X, dtype=np.float64)
+        units = _Units(X64, n_classes, self.fit_intercept)
+        horizon = self.max_time if self.adaptation_time == "auto" else self.adaptation_time
+        if not np.isfinite(units.flow_time(horizon)):
+            raise ValueError(
+                f"X is too large for the gradient flow: its largest |X| is "
+                f"{float(np.max(np.abs(X64))):.3g}, so its fastest time scale, about "
+                f"1 / ||X||^2, is too short to follow it up to time {float(horizon):g} in "
+                "floating point; standardise the features (e.g. with "
+                "sklearn.preprocessing.StandardScaler)"
+            )
+        Xs = units.features(X64)
         self.query_loss_ = None
         self.time_grid_ = None
         self.query_loss_curve_ = None
         if self.adaptation_time != "auto":
             T = float(self.adaptation_time)
-            w = self._solve(_SoftmaxHead(X64, codes, n_classes, self.fit_intercept), T).y[:, -1]
+            run = self._solve(_SoftmaxHead(Xs, codes, n_classes, self.fit_intercept), units,
+                              units.flow_time(T), _Budget(self.max_fun))
+            if run.exhausted:
+                T = units.time(run.t)
+                self._warn_stopped(T, "the weights are those at that time, not at "
+                                      f"adaptation_time={self.adaptation_time:.6g}")
+            w = run.w
         else:
             counts = np.bincount(codes)
             stratify = codes if counts.min() >= 2 else None
             idx_tr, idx_q = train_test_split(
                 np.arange(len(codes)), test_size=self.validation_fraction,
                 random_state=check_random_state(self.random_state), stratify=stratify)
-            train = _SoftmaxHead(X64[idx_tr], codes[idx_tr], n_classes, self.fit_intercept)
-            query = _SoftmaxHead(X64[idx_q], codes[idx_q], n_classes, self.fit_intercept)
+            train = _SoftmaxHead(Xs[idx_tr], codes[idx_tr], n_classes, self.fit_intercept)
+            query = _SoftmaxHead(Xs[idx_q], codes[idx_q], n_classes, self.fit_intercept)
+            rate = units.rate
 
-            def slope(t, w):  # dL_query/dT along the flow
-                return -float(train.gradient(w) @ query.gradient(w))
+            def slope(t, w):  # the sign of dL_query/dT along the flow
+                return -float((rate * train.gradient(w)) @ query.gradient(w))
 
-            slope.direction = 1.0  # from decreasing to increasing: a minimum
             T_max = float(self.max_time)
             # follow the flow over a logarithmic grid of times (ten per decade),
-            # keeping the best of the grid times and of the located minima
+            # keeping the best of the grid times and of the located minima; the
+            # grid spans 4 decades below max_time, and reaches down to the time
+            # scale of the flow, 2^(-2E), on features of large magnitude
+            start = min(T_max * 1e-4, units.time(1.0))
+            n_intervals = int(np.ceil(10 * np.log10(T_max / start) - 1e-9))
+            grid = np.geomspace(T_max * 10.0 ** (-n_intervals / 10), T_max, n_intervals + 1)
             w = np.zeros(train.shape[0] * n_classes)
-            t_start, T, best_loss, best_w = 0.0, None, np.inf, None
+            s_start, T, best_loss, best_w = 0.0, None, np.inf, None
             times, losses = [], []
-            for t_end in np.geomspace(T_max * 1e-4, T_max, 41):
-                sol = self._solve(train, t_end, w0=w, t_start=t_start, events=slope)
-                for t in [*sol.t_events[0], t_end]:
-                    w_t = sol.sol(t)
-                    loss = query.loss(w_t)
-                    times.append(float(t))
+            budget = _Budget(self.max_fun)
+            for t_end in grid:
+                run = self._solve(train, units, units.flow_time(t_end), budget, w0=w,
+                                  t_start=s_start, event=slope)
+                for s, w_s in [*run.events, (run.t, run.w)]:
+                    t = units.time(s)
+                    loss = query.loss(w_s)
+                    if not np.isfinite(loss):
+                        raise ValueError(
+                            f"the query loss overflowed at time {t:.6g} of the gradient flow; "
+                            f"{_SCALE_HINT}"
+                        )
+                    times.append(t)
                     losses.append(loss)
                     if loss < best_loss:
-                        T, best_loss, best_w = float(t), loss, w_t
-                w, t_start = sol.y[:, -1], t_end
+                        T, best_loss, best_w = t, loss, w_s
+                if run.exhausted:
+                    self._warn_stopped(units.time(run.t), f"the adaptation time {T:.6g} is "
+                                                          "the best of the times reached")
+                    break
+                w, s_start = run.w, run.t
                 if (self.patience is not None and t_end >= self.patience * T
                         and losses[-1] > best_loss):
                     break  # the query loss has been rising for a while
@@ -238,10 +432,15 @@ class GradientFlowClassifier(ClassifierMixin, BaseEstimator):
             self.query_loss_curve_ = np.asarray(losses)
             w = best_w
             if self.refit:
-                full = _SoftmaxHead(X64, codes, n_classes, self.fit_intercept)
-                w = self._solve(full, T).y[:, -1]
-        shape = (X.shape[1] + int(self.fit_intercept), n_classes)
-        W = np.asarray(w).reshape(shape)
+                full = _SoftmaxHead(Xs, codes, n_classes, self.fit_intercept)
+                run = self._solve(full, units, units.flow_time(T), _Budget(self.max_fun))
+                if run.exhausted:
+                    T_reached = units.time(run.t)
+                    self._warn_stopped(T_reached, "the refitted weights are those at that "
+                                                  f"time, not at the adaptation time {T:.6g}")
+                    T = T_reached
+                w = run.w
+        W = units.weights(w)
         self.adaptation_time_ = T
         self.coef_ = W[: X.shape[1]].T.copy()
         self.intercept_ = W[X.shape[1]].copy() if self.fit_intercept else np.zeros(n_classes)
@@ -256,7 +455,17 @@ class GradientFlowClassifier(ClassifierMixin, BaseEstimator):
     def _logits(self, X):
         check_is_fitted(self, "coef_")
         X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
-        return np.asarray(X, dtype=np.float64) @ self.coef_.T + self.intercept_
+        X = np.asarray(X, dtype=np.float64)
+        with np.errstate(over="ignore", invalid="ignore"):
+            logits = X @ self.coef_.T + self.intercept_
+        largest = float(np.max(np.abs(X))) if X.size else 0.0
+        check_finite_output(
+            logits, "the logits on X",
+            f"the largest |X| is {largest:.3g}; features of this magnitude exceed the range "
+            "of floating-point arithmetic (standardise them, e.g. with "
+            "sklearn.preprocessing.StandardScaler)",
+        )
+        return logits
 
     def decision_function(self, X):
         """Logits, shape (n_samples, n_classes); for two classes the logit of the

@@ -27,7 +27,7 @@ import numbers
 
 import numpy as np
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.multiclass import check_classification_targets, unique_labels
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
@@ -36,8 +36,15 @@ from ._activations import (
     activation_partials,
     activation_value,
     build_activation,
+    check_adaptive_init,
 )
-from ._base import TRAINING_PARAMETER_CONSTRAINTS, BaseNeuralEstimator, NeuralClassifierMixin
+from ._base import (
+    TRAINING_PARAMETER_CONSTRAINTS,
+    BaseNeuralEstimator,
+    NeuralClassifierMixin,
+    NumberInterval,
+    check_finite_network_output,
+)
 from ._layers import Dense, Module
 from ._optim import SGD, Adam
 
@@ -371,7 +378,8 @@ class RecurrentNetwork(Module):
 def _nesting_depth(X):
     """Number of nested sequence levels of a list-like input (3 for sequences)."""
     depth = 0
-    while isinstance(X, (list, tuple)) and len(X):
+    # a list that contains itself would nest forever; only depths up to 3 matter
+    while isinstance(X, (list, tuple)) and len(X) and depth < 4:
         depth += 1
         X = X[0]
     return depth + (np.ndim(X) if isinstance(X, np.ndarray) else 0)
@@ -470,16 +478,16 @@ n_iter_no_change
 
     _parameter_constraints = {
         **TRAINING_PARAMETER_CONSTRAINTS,
-        "n_hidden": [Interval(numbers.Integral, 1, None, closed="left")],
+        "n_hidden": [NumberInterval(numbers.Integral, 1, None, closed="left")],
         "recurrence": [StrOptions({"nonnormal", "orthogonal", "vanilla"})],
         "activation": [StrOptions(set(ACTIVATION_NAMES))],
         "adaptive_per_neuron": ["boolean"],
         "adaptive_init": [tuple, list],
-        "n_timesteps": [None, Interval(numbers.Integral, 1, None, closed="left")],
+        "n_timesteps": [None, NumberInterval(numbers.Integral, 1, None, closed="left")],
         "recurrent_init": [StrOptions({"auto", "henaff", "cayley", "normal"})],
-        "scale_penalty": [Interval(numbers.Real, 0, None, closed="left")],
-        "triangular_penalty": [Interval(numbers.Real, 0, None, closed="left")],
-        "recurrent_learning_rate": [None, Interval(numbers.Real, 0, None, closed="neither")],
+        "scale_penalty": [NumberInterval(numbers.Real, 0, None, closed="left")],
+        "triangular_penalty": [NumberInterval(numbers.Real, 0, None, closed="left")],
+        "recurrent_learning_rate": [None, NumberInterval(numbers.Real, 0, None, closed="neither")],
     }
 
     def __init__(self, n_hidden=64, *, recurrence="nonnormal", activation="modrelu",
@@ -591,7 +599,8 @@ n_iter_no_change
             X.shape[2], self.n_hidden, len(self.classes_), recurrence=self.recurrence,
             activation=self.activation, output="sequence" if y.ndim == 2 else "last",
             recurrent_init=init, adaptive_per_neuron=self.adaptive_per_neuron,
-            adaptive_init=tuple(self.adaptive_init), random_state=random_state, dtype=np.float64,
+            adaptive_init=check_adaptive_init(self.adaptive_init), random_state=random_state,
+            dtype=np.float64,
         )
 
     def _make_optimizer(self):
@@ -665,14 +674,19 @@ n_iter_no_change
         -------
         ndarray of shape (n_samples, n_steps, n_hidden)
         """
-        return self.network_.hidden_states(self._prepare_sequences(X))
+        X = self._prepare_sequences(X)
+        return check_finite_network_output(self.network_.hidden_states(X), X,
+                                           "the hidden states", network=self.network_)
 
     def jacobian_factors(self, X):
         """``(W, gains)``, ``dh_t/dh_{t-1} = diag(gains[:, t]) W``, along sequences of any length.
 
         See :func:`graphsig.dynamics.lyapunov_spectrum`.
         """
-        return self.network_.jacobian_factors(self._prepare_sequences(X))
+        X = self._prepare_sequences(X)
+        W, gains = self.network_.jacobian_factors(X)
+        return W, check_finite_network_output(gains, X, "the activation derivatives",
+                                              network=self.network_)
 
     def score(self, X, y, sample_weight=None):
         """Mean accuracy (over all time steps for per-step targets)."""

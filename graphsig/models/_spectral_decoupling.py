@@ -9,10 +9,14 @@ features so that the slower ones are learned too.
 import numbers
 
 import numpy as np
-from sklearn.utils._param_validation import Interval
 
 from ._activations import MLP_PARAMETER_CONSTRAINTS, AdaptiveMLPMixin
-from ._base import TRAINING_PARAMETER_CONSTRAINTS, BaseNeuralEstimator, NeuralClassifierMixin
+from ._base import (
+    TRAINING_PARAMETER_CONSTRAINTS,
+    BaseNeuralEstimator,
+    NeuralClassifierMixin,
+    NumberInterval,
+)
 from ._layers import _sigmoid
 from ._losses import BinaryCrossEntropy, _weights
 
@@ -104,10 +108,11 @@ n_iter_no_change
     _parameter_constraints = {
         **TRAINING_PARAMETER_CONSTRAINTS,
         **MLP_PARAMETER_CONSTRAINTS,
-        "sd_lambda": [Interval(numbers.Real, 0, None, closed="left")],
-        "sd_gamma": [None, numbers.Real, "array-like"],
-        "penalty_start": [Interval(numbers.Integral, 0, None, closed="left")],
-        "penalty_start_factor": [Interval(numbers.Real, 0, 1, closed="both")],
+        "sd_lambda": [NumberInterval(numbers.Real, 0, None, closed="left")],
+        "sd_gamma": [None, NumberInterval(numbers.Real, None, None, closed="neither"),
+                     "array-like"],
+        "penalty_start": [NumberInterval(numbers.Integral, 0, None, closed="left")],
+        "penalty_start_factor": [NumberInterval(numbers.Real, 0, 1, closed="both")],
     }
 
     def __init__(self, hidden_layer_sizes=(100,), *, sd_lambda=0.01, sd_gamma=None,
@@ -164,8 +169,10 @@ n_iter_no_change
         if isinstance(gamma, numbers.Real):
             per_class = np.array([-gamma, gamma]) if self._binary else np.full(n_classes, gamma)
         else:
-            per_class = np.asarray(gamma, dtype=np.float64)
-            if per_class.shape != (n_classes,) or not np.all(np.isfinite(per_class)):
+            raw = np.asarray(gamma)
+            per_class = np.asarray(gamma, dtype=np.float64) if raw.dtype.kind in "iuf" else None
+            if (per_class is None or per_class.shape != (n_classes,)
+                    or not np.all(np.isfinite(per_class))):
                 raise ValueError(
                     f"sd_gamma must be a float or an array of {n_classes} finite values (one per "
                     f"class), got {gamma!r}"
