@@ -18,6 +18,17 @@ def check_raw_signals(X, name="X"):
         check_sparse_structure(X, name)
     else:
         reject_strings(X, name)
+    kind = getattr(getattr(X, "dtype", None), "kind", None)
+    if kind is None and not sp.issparse(X):
+        try:
+            kind = np.asarray(X).dtype.kind
+        except (ValueError, TypeError):  # ragged: reported by the array check
+            kind = None
+    if kind == "c":
+        raise ValueError(
+            f"Complex data not supported: {name} has complex entries; signals and "
+            "embeddings must be real"
+        )
 
 
 def reject_strings(X, name="X"):

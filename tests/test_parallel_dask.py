@@ -140,6 +140,27 @@ def test_numba_threads_per_task(client):
     assert np.unique(got).tolist() == [min(2, __import__("numba").config.NUMBA_NUM_THREADS)]
 
 
+def test_default_chunks_are_whole_batches(client, problem):
+    _, X = problem
+    est = DiffusionEMD(grid_graph(N_ROWS, N_COLS)).fit(X)
+    f64 = np.dtype(np.float64)
+    # two chunks per worker thread: 16 rows each, cut down to whole batches of 7
+    for max_memory in range(2**12, 2**24, 2**9):
+        if est.set_params(max_memory=max_memory)._batch_size(f64) == 7:
+            break
+    assert est._batch_size(f64) == 7
+    emb = embed(est, X, client=client)
+    assert emb.chunks[0] == (14, 14, 14, 14, 5)
+    _assert_same(emb.compute(), est.transform(X))
+    assert embed(est, sp.csr_matrix(X), client=client).chunks[0] == (14, 14, 14, 14, 5)
+    # an explicit chunk size is kept
+    assert embed(est, X, client=client, chunk_size=10).chunks[0] == (10,) * 6 + (1,)
+    # chunks within one batch stay two per thread
+    est.set_params(max_memory=None)
+    assert est._batch_size(f64) > 16
+    assert embed(est, X, client=client).chunks[0] == (16, 16, 16, 13)
+
+
 def test_embed_not_fitted(client, problem):
     _, X = problem
     with pytest.raises(NotFittedError, match="not fitted: call fit on a sample"):

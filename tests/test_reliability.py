@@ -153,8 +153,16 @@ def test_float32_near_its_max_gives_finite_output_or_an_error(cls, graph):
 
 def test_embedding_overflow_is_reported():
     est = UnbalancedDiffusionEMD(path_graph(N), mass_penalty=1e30).fit(_signals())
-    with pytest.raises(ValueError, match="overflowed"):
+    with pytest.raises(ValueError, match="overflow"):
         est.transform(_signals() * 1e300)
+    # the unbalanced weights' sums would overflow: refused, not a zeroed block
+    est = UnbalancedDiffusionEMD(path_graph(N), mass_penalty=20.0).fit(np.eye(N))
+    X = np.zeros((1, N))
+    X[0, 0] = 4e307
+    with pytest.raises(ValueError, match="overflows float64"):
+        est.transform(X)
+    X[0, 0] = 1e300
+    assert np.isfinite(est.transform(X)).all() and est.transform(X).max() > 1e299
 
 
 @pytest.mark.parametrize("weight", [1e-320, 1e-310, 1e300, 1e308])

@@ -39,6 +39,10 @@ def calibration_pairs(adjacency, X, n_signals, rng, n_jobs):
     return rows, first.size, exact
 
 
+# the smallest distance whose square is a normal float64
+_SMALLEST_FIT = float(np.sqrt(np.finfo(np.float64).tiny))
+
+
 def least_squares_scales(parts, n_first, exact, max_distance=np.inf):
     """For each part of the embedding, the least-squares factor into hops.
 
@@ -62,9 +66,10 @@ def least_squares_scales(parts, n_first, exact, max_distance=np.inf):
 def origin_fit(exact, approx, keep=True):
     """Least-squares factor through the origin from ``approx`` to ``exact``.
 
-    Over the pairs in ``keep`` with a nonzero ``approx``; 1.0 if there are none.
+    Over the pairs in ``keep`` whose ``approx`` squares to a normal number
+    (smaller distances carry no scale, only underflow); 1.0 if there are none.
     """
-    keep = (approx > 0) & keep
+    keep = (approx > _SMALLEST_FIT) & keep
     if not keep.any():
         return 1.0
     return float(np.sum(exact[keep] * approx[keep]) / np.sum(approx[keep] ** 2))
@@ -92,6 +97,27 @@ def cross_l1(A, B):
     return out
 
 
+def _column_masses(X):
+    """Each node's total mass over the signals, in units of the largest entry.
+
+    Scaled by a power of two so that each entry is at most 1: the sums cannot
+    overflow (masses near the float64 maximum), and the shares stay
+    representable when some masses are subnormal (those may round to zero
+    and are then never drawn).
+    """
+    values = np.abs(X.data if sp.issparse(X) else np.asarray(X, dtype=np.float64))
+    top = float(values.max(initial=0.0))
+    if top == 0:
+        return np.zeros(X.shape[1])
+    exponent = int(np.frexp(top)[1])
+    half = exponent // 2
+    scaled = np.ldexp(np.ldexp(values.astype(np.float64), -half), half - exponent)
+    if sp.issparse(X):
+        columns = sp.csr_matrix(X).indices
+        return np.bincount(columns, weights=scaled, minlength=X.shape[1])
+    return scaled.sum(axis=0)
+
+
 def dirac_pairs(adjacency, X, n_sources, radius, rng):
     """Node pairs at every distance 1, ..., ``radius`` hops, with their distances.
 
@@ -103,7 +129,7 @@ def dirac_pairs(adjacency, X, n_sources, radius, rng):
     """
     from ..diffusion._kernels import ball_nodes
 
-    mass = np.asarray(abs(X).sum(axis=0), dtype=np.float64).ravel()
+    mass = _column_masses(X)
     carrying = np.flatnonzero(mass > 0)
     if carrying.size == 0 or radius < 1:
         return None

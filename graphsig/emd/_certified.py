@@ -5,6 +5,7 @@ import numbers
 import numpy as np
 import scipy.sparse as sp
 
+from .._validation import check_integer
 from ..graphs import as_adjacency, check_connected
 from ._exact import (
     _DISTANCE_BUDGET_BYTES,
@@ -158,7 +159,7 @@ class CertifiedIndex:
             min(np.floor(2.0 * self.penalty), self.n_nodes)
         )
         q_basis = q_values @ self.basis[q_nodes]
-        lower = np.abs(self.projections - q_basis[None, :]).max(axis=1) if n else np.zeros(0)
+        lower = np.abs(self.projections - q_basis[None, :]).max(axis=1, initial=0.0) if n else np.zeros(0)
         done = np.zeros(n, dtype=bool)
         if exclude >= 0:
             done[exclude] = True
@@ -374,6 +375,7 @@ def exact_kneighbors(graph, queries, data=None, n_neighbors=5, *, mass_penalty=N
             )
         if order.size and (order.min() < 0 or order.max() >= data.shape[0]):
             raise ValueError(f"order holds sample indices outside [0, {data.shape[0]})")
+    n_landmarks = check_integer(n_landmarks, "n_landmarks", minimum=0)
     index = CertifiedIndex(adjacency, data, penalty, n_landmarks, random_state)
     return search(index, queries, n_neighbors, order, exclude_self, n_jobs)
 

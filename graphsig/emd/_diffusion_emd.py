@@ -9,7 +9,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, check_random_state, validate_data
 
 from .._clone import clone_sharing_graph
-from .._signals import check_raw_signals, check_signal_values, dense_rows
+from .._signals import check_raw_signals, check_signal_values, dense_rows, row_masses
 from .._validation import check_finite_output, validate_params
 from ..diffusion import dyadic_times, lazy_walk_chebyshev
 from .._threads import numba_threads as _numba_threads
@@ -151,6 +151,7 @@ class _BaseDiffusionEMD(TransformerMixin, BaseEstimator):
         self._build_pyramid(adjacency)
         self._set_times(self._truncate_times(adjacency, dyadic_times(self.max_scale_)))
         self.max_scale_ = int(np.log2(self.times_[-1]))
+        self._check_mass_range(X)
         self.hop_scale_, self.tree_scale_ = self._calibrate(adjacency, X)
         if not (np.isfinite(self.hop_scale_) and np.isfinite(self.tree_scale_)):
             raise ValueError(
@@ -338,6 +339,7 @@ class _BaseDiffusionEMD(TransformerMixin, BaseEstimator):
         """
         check_is_fitted(self, "times_")
         X = self._validate_signals(X, reset=False)
+        self._check_mass_range(X)
         diffusion_scale, tree_scale = self._part_scales()
         embedding = self._embed(
             X, balanced=self._balanced, diffusion_scale=diffusion_scale, tree_scale=tree_scale
@@ -415,6 +417,25 @@ class _BaseDiffusionEMD(TransformerMixin, BaseEstimator):
                         n_times * n_nodes, _parallel_chunks(block.shape[1]),
                     )
         return out
+
+    def _check_mass_range(self, X):
+        """Unbalanced: the sums that weight the coarsest block must fit in float64.
+
+        The fine blocks' L1 norms of a signal add up to at most
+        ``2 * n_blocks`` times its mass; past the float64 maximum that sum
+        would overflow and silently zero the coarsest block.
+        """
+        if self._balanced:
+            return
+        mass = row_masses(X)
+        bound = np.finfo(np.float64).max / (2.0 * (len(self.times_) + 1) * max(1.0, self.mass_penalty))
+        huge = np.flatnonzero(mass > bound)
+        if huge.size:
+            raise ValueError(
+                f"X has signals whose mass ({mass[huge[0]]:.3g} in row {huge[0]}) overflows "
+                f"float64 in the unbalanced embedding (at most {bound:.3g} with these "
+                "parameters); rescale the signals"
+            )
 
     def _batch_size(self, dtype):
         """Signals per batch of ``transform``: the one batch-size rule.

@@ -89,6 +89,8 @@ def knn_affinity(knn_graph, *, n_neighbors=None, decay=2.0, symmetrize="mean"):
             f"{type(knn_graph).__name__}"
         )
     check_sparse_structure(knn_graph, "knn_graph")
+    if knn_graph.dtype.kind not in "biuf":
+        raise TypeError(f"knn_graph must hold real distances, got dtype {knn_graph.dtype}")
     G = sp.csr_matrix(knn_graph)
     n = G.shape[0]
     if G.shape[0] != G.shape[1]:

@@ -243,6 +243,14 @@ def _check_embedding(X, name, sparse):
     """Validate one embedding: 2-D, float32/float64, finite; CSR with sorted indices if sparse."""
     check_raw_signals(X, name)
     if sparse:
+        if not sp.issparse(X):
+            X = np.asarray(X)
+            if X.ndim != 2:
+                raise ValueError(
+                    f"{name} must be 2-D (n_samples, n_features), got shape {X.shape}"
+                )
+            if X.dtype not in (np.float32, np.float64):
+                X = X.astype(np.float64)  # float16 and ints: not scipy.sparse dtypes
         X = sp.csr_matrix(X) if not (sp.issparse(X) and X.format == "csr") else X
         values = X.data
     else:

@@ -1,5 +1,6 @@
 """Row-chunked embedding and block-by-block kNN on Dask."""
 
+import asyncio
 import copy
 import math
 import numbers
@@ -14,6 +15,9 @@ from ..neighbors._knn import _check_n_neighbors, _check_search
 __all__ = ["connect", "embed", "kneighbors"]
 
 _DEFAULT_TIMEOUT = 10.0
+# extra time the handshake probe allows after ``timeout``, so that a connection
+# that fails within ``timeout`` reports its own error
+_PROBE_GRACE = 0.5
 # largest output of one chunk when the chunks are chosen here
 _CHUNK_BYTES = 256 * 2**20
 
@@ -40,8 +44,10 @@ def _import_dask():
 def connect(address, *, timeout=_DEFAULT_TIMEOUT):
     """A Dask client connected to the scheduler at ``address``.
 
-    Connecting gives up after ``timeout`` seconds instead of waiting for a
-    scheduler that never answers. Clients are kept per address: connecting
+    Connecting gives up after about ``timeout`` seconds instead of waiting
+    for a scheduler that never answers, including at a port that accepts
+    connections without answering the Dask handshake (another service, or a
+    hung scheduler). Clients are kept per address: connecting
     again to the same address returns the same client while it is open. The
     client becomes Dask's default one, so that ``.compute()`` on the arrays
     returned by :func:`embed` runs on it.
@@ -62,6 +68,15 @@ def connect(address, *, timeout=_DEFAULT_TIMEOUT):
     ConnectionError
         If no scheduler answers at ``address`` within ``timeout`` seconds
         (the message names both).
+
+    Notes
+    -----
+    ``distributed.Client(address, timeout=...)`` bounds only the opening
+    of the connection: the handshake that follows waits for the other side
+    without a deadline. A probe connection, handshake included, therefore
+    runs first under a hard deadline, in a short-lived thread with its own
+    event loop (which ends with the probe); the client connects once the
+    probe has been answered.
 
     Examples
     --------
@@ -86,6 +101,7 @@ def connect(address, *, timeout=_DEFAULT_TIMEOUT):
         if client is not None and client.status in ("running", "connecting"):
             return client
         try:
+            _probe(address, timeout)
             client = Client(address, timeout=timeout)
         except (OSError, TimeoutError) as exc:
             raise ConnectionError(
@@ -93,6 +109,61 @@ def connect(address, *, timeout=_DEFAULT_TIMEOUT):
             ) from None
         _CLIENTS[address] = client
     return client
+
+
+def _probe(address, timeout):
+    """Open and close one connection to ``address``, handshake included, in bounded time.
+
+    Raises
+    ------
+    TimeoutError
+        If the handshake has not been answered ``timeout`` seconds (plus a
+        grace) after connecting started.
+    OSError
+        If no connection could be opened within ``timeout`` seconds, or it
+        broke during the handshake, or the answer was not Dask's.
+    """
+    from distributed.comm import connect as comm_connect
+    from distributed.security import Security
+
+    deadline = timeout + min(_PROBE_GRACE, timeout / 4)
+    args = Security().get_connection_args("client")  # as a Client without ``security``
+
+    async def probe():
+        # opening the connection gives up after ``timeout`` (with its own
+        # error): only the handshake can still be waiting at ``deadline``
+        try:
+            comm = await asyncio.wait_for(
+                comm_connect(address, timeout=timeout, **args), deadline
+            )
+        except asyncio.TimeoutError:
+            raise TimeoutError(
+                "the port accepts connections but no Dask scheduler answered the handshake"
+            ) from None
+        await comm.close()
+
+    outcome = []
+
+    def run():
+        try:
+            asyncio.run(probe())
+        except BaseException as exc:  # re-raised in the calling thread
+            outcome.append(exc)
+        else:
+            outcome.append(None)
+
+    # its own thread and event loop: the caller may be running a loop already
+    thread = threading.Thread(target=run, name=f"graphsig-probe {address}", daemon=True)
+    thread.start()
+    thread.join(deadline + 5.0)  # the probe ends at ``deadline``; 5 s for a stuck DNS lookup
+    if not outcome:
+        raise TimeoutError(f"no answer within {deadline + 5.0:g} s")
+    if outcome[0] is not None:
+        exc = outcome[0]
+        if isinstance(exc, (OSError, TimeoutError)):
+            raise exc
+        reason = f"{type(exc).__name__}: {exc}"
+        raise OSError(f"the answer is not a Dask scheduler's ({reason})") from exc
 
 
 def _check_timeout(timeout):
@@ -148,11 +219,21 @@ def _task_threads(n_jobs):
 # row chunks
 
 
-def _chunk_rows(n_rows, chunk_size, n_threads, row_bytes):
-    """Row chunk sizes: ``chunk_size``, or two chunks per worker thread (bounded)."""
+def _chunk_rows(n_rows, chunk_size, n_threads, row_bytes, batch=None):
+    """Row chunk sizes: ``chunk_size``, or the default rule.
+
+    The default rule: two chunks per worker thread, each of at most 256 MiB
+    of output (``row_bytes`` per row); and, given the estimator's ``batch``
+    (the signals ``transform`` embeds at once, ``estimator._batch_size``,
+    the rule the file readers and the command line follow too), a chunk of
+    more than one batch is cut down to a whole number of batches, so that
+    each task runs the same full batches as the serial transform.
+    """
     if chunk_size is None:
         size = max(1, math.ceil(n_rows / (2 * n_threads)))
         size = min(size, max(1, _CHUNK_BYTES // max(1, row_bytes)))
+        if batch is not None and size > batch:
+            size -= size % batch
     else:
         if (
             isinstance(chunk_size, bool)
@@ -175,8 +256,12 @@ def _is_dask_array(X):
     return isinstance(X, da.Array)
 
 
-def _as_row_chunked(X, name, chunk_size, client, row_bytes):
-    """``X`` as a dask array chunked by rows only (one chunk across the columns)."""
+def _as_row_chunked(X, name, chunk_size, client, row_bytes, batch=None):
+    """``X`` as a dask array chunked by rows only (one chunk across the columns).
+
+    ``batch``: a function of the output dtype giving the estimator's batch
+    (see :func:`_chunk_rows`), or None.
+    """
     dask, da = _import_dask()
     if _is_dask_array(X):
         if X.ndim != 2:
@@ -196,18 +281,39 @@ def _as_row_chunked(X, name, chunk_size, client, row_bytes):
         meta = np.empty((0, 0), dtype=X.dtype)
     if X.ndim != 2:
         raise ValueError(f"{name} must be 2-D (n_rows, n_columns), got shape {X.shape}")
-    sizes = _chunk_rows(X.shape[0], chunk_size, _total_threads(client), row_bytes)
+    rows = None if batch is None else batch(_output_dtype(X.dtype))
+    sizes = _chunk_rows(X.shape[0], chunk_size, _total_threads(client), row_bytes, rows)
     bounds = np.concatenate([[0], np.cumsum(sizes)]).astype(int)
     parts = [X[a:b] for a, b in zip(bounds[:-1], bounds[1:])]
-    if client is not None:
-        refs = client.scatter(parts, hash=False)
-        refs = [dask.delayed(r) for r in refs]
-    else:
-        refs = [dask.delayed(p, pure=False) for p in parts]
+    # Each chunk is a task of the graph that holds its rows, rather than data
+    # scattered to one worker: when a worker dies, the scheduler runs the
+    # tasks of its chunks again on the others, whereas scattered data would
+    # be lost with it (and the job with them). This costs one copy of the
+    # input on the scheduler while the graph runs; replicating scattered
+    # chunks instead would cost a copy per worker, and still lose data when
+    # the holders of a chunk die.
     blocks = [
-        da.from_delayed(r, shape=p.shape, dtype=X.dtype, meta=meta) for r, p in zip(refs, parts)
+        da.from_delayed(dask.delayed(p, pure=False), shape=p.shape, dtype=X.dtype, meta=meta)
+        for p in parts
     ]
     return da.concatenate(blocks, axis=0)
+
+
+def _output_dtype(dtype):
+    """dtype of the transform of signals of ``dtype``: float32 stays, else float64."""
+    return dtype if dtype in (np.float32, np.float64) else np.dtype(np.float64)
+
+
+def _estimator_batch(estimator):
+    """The fitted estimator's batch size as a function of the dtype, or None.
+
+    None for transformers other than DiffusionEMD and UnbalancedDiffusionEMD.
+    """
+    from ..emd._diffusion_emd import _BaseDiffusionEMD
+
+    if not isinstance(estimator, _BaseDiffusionEMD):
+        return None
+    return lambda dtype: max(1, int(estimator._batch_size(dtype)))
 
 
 def _broadcast(obj, client):
@@ -256,8 +362,7 @@ def _check_fitted(estimator):
 
 def _probe_output(estimator, X):
     """Type, dtype and width of the transform of ``X``'s kind, from one unit-mass row."""
-    dtype = X.dtype if X.dtype in (np.float32, np.float64) else np.dtype(np.float64)
-    row = np.zeros((1, X.shape[1]), dtype=dtype)
+    row = np.zeros((1, X.shape[1]), dtype=_output_dtype(X.dtype))
     row[0, 0] = 1.0
     if isinstance(X._meta, sp.spmatrix) or sp.issparse(X._meta):
         row = sp.csr_matrix(row)
@@ -288,16 +393,21 @@ def embed(estimator, X, *, client=None, chunk_size=None, n_jobs=None, timeout=_D
         Any fitted transformer whose transform is row-wise works.
     X : dask array, ndarray or sparse matrix of shape (n_signals, n_nodes)
         The signals. A dask array keeps its row chunks (its columns are
-        joined into one chunk); other inputs are cut into ``chunk_size``
-        rows and scattered to the workers.
+        joined into one chunk); other inputs are cut into row chunks, each
+        a task of the graph holding its rows (see Notes).
     client : distributed.Client, str or None
         The cluster: a client, a scheduler address (see :func:`connect`), or
         None for the default client if there is one, else Dask's local
         scheduler (threads of this process).
     chunk_size : int, optional
-        Rows per task. Default for non-Dask input: two chunks per worker
-        thread, each at most 256 MiB of output. For a dask array, rechunks
-        its rows if given.
+        Rows per task. For a dask array, rechunks its rows if given. The
+        default for other input: two chunks per worker thread, each of at
+        most 256 MiB of output; a chunk larger than one of the estimator's
+        batches (the signals ``transform`` embeds at once within its
+        ``max_memory``, the batches :mod:`graphsig.io` and the command line
+        read too) is cut down to a whole number of batches, so that a task
+        runs the same full batches as the serial transform and its work
+        memory stays within ``max_memory``.
     n_jobs : int, optional
         numba threads per task (default 1).
     timeout : float, default=10
@@ -321,6 +431,18 @@ def embed(estimator, X, *, client=None, chunk_size=None, n_jobs=None, timeout=_D
     ConnectionError
         If ``client`` is an address where no scheduler answers in time.
 
+    Notes
+    -----
+    A worker that dies during the computation loses its chunks and
+    results; the scheduler runs their tasks again on the other workers and
+    the result stays bitwise the same. This holds for every kind of input:
+    a dask array's chunks are tasks already, and an ndarray or sparse
+    matrix is cut into tasks that each hold their rows, so the scheduler
+    keeps one copy of the input while the computation runs (data scattered
+    to a single worker would be lost with it). The fitted estimator is sent
+    to every worker, and workers that join later copy it from the others:
+    it is lost only if every worker holding it dies.
+
     Examples
     --------
     >>> import numpy as np
@@ -342,7 +464,7 @@ def embed(estimator, X, *, client=None, chunk_size=None, n_jobs=None, timeout=_D
     n_nodes = getattr(estimator, "n_features_in_", None)
     n_out = getattr(estimator, "n_features_out_", None)
     row_bytes = 8 * (n_out or 1)
-    X = _as_row_chunked(X, "X", chunk_size, client, row_bytes)
+    X = _as_row_chunked(X, "X", chunk_size, client, row_bytes, _estimator_batch(estimator))
     if n_nodes is not None and X.shape[1] != n_nodes:
         raise ValueError(
             f"X has {X.shape[1]} columns (nodes) but {type(estimator).__name__} was fitted "
@@ -356,8 +478,7 @@ def embed(estimator, X, *, client=None, chunk_size=None, n_jobs=None, timeout=_D
         meta = probe[:0]
         n_out = probe.shape[1]
     else:
-        dtype = X.dtype if X.dtype in (np.float32, np.float64) else np.dtype(np.float64)
-        meta = np.empty((0, 0), dtype=dtype)
+        meta = np.empty((0, 0), dtype=_output_dtype(X.dtype))
     ref = _broadcast(estimator, client)
     return X.map_blocks(
         _transform_chunk,
@@ -423,8 +544,10 @@ def kneighbors(queries, data=None, n_neighbors=5, *, client=None, exclude_self=F
         Never return row ``i`` of ``data`` as a neighbour of query ``i``
         (for ``data=None``: the kNN graph without self-loops).
     chunk_size : int, optional
-        Rows per block (default as for :func:`embed`); dask arrays keep their
-        row chunks unless given.
+        Rows per block (default: two blocks per worker thread, each of at
+        most 256 MiB); dask arrays keep their row chunks unless given. As
+        in :func:`embed`, a worker that dies loses no input: its blocks are
+        computed again on the others.
     n_jobs : int, optional
         numba threads per task (default 1, see :func:`embed`).
     timeout : float, default=10
