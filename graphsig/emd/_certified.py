@@ -368,6 +368,10 @@ def exact_kneighbors(graph, queries, data=None, n_neighbors=5, *, mass_penalty=N
     n_jobs = _check_n_jobs(n_jobs)
     if order is not None:
         order = np.asarray(order)
+        if order.dtype.kind not in "iu":
+            raise TypeError(
+                f"order must hold integer sample indices, got dtype {order.dtype}"
+            )
         if order.ndim != 2 or order.shape[0] != queries.shape[0]:
             raise ValueError(
                 f"order must have shape (n_queries, n_candidates) = ({queries.shape[0]}, ...), "
