@@ -433,6 +433,10 @@ def bench_pbmc(args):
     out["gt_per_pair_serial_ms"] = 1e3 * per_pair_serial
     out["gt_per_pair_parallel_ms"] = 1e3 * gt_seconds / n_pairs
     out["gt_thread_speedup"] = per_pair_serial * n_pairs / gt_seconds
+    # GeneTrajectory's time at this moment's load: its serial rate on the sampled
+    # pairs, times all pairs (one thread), and with a perfect thread speed-up
+    out["gt_same_run_serial_s"] = per_pair_serial * n_pairs
+    out["gt_same_run_ideal_threads_s"] = per_pair_serial * n_pairs / args.processes
     log(f"  graphsig exact_emd vs GeneTrajectory on {len(pairs)} pairs: max |diff| "
         f"{out['exact_check']['max_abs_diff_graphsig_exact_emd_vs_gt']:.1e}; GeneTrajectory "
         f"{1e3 * per_pair_serial:.2f} ms per pair serially, {out['gt_per_pair_parallel_ms']:.2f} ms "
@@ -507,6 +511,17 @@ def bench_pbmc(args):
         "ratio_end_to_end": gt_total / gs_total,
         "ratio_end_to_end_with_first_call": gt_total / gs_total_cold,
     }
+    # the same with GeneTrajectory's distances timed on the sampled pairs in this run,
+    # with a perfect thread speed-up (the load of its full run may differ)
+    gt_ideal = out["gt_same_run_ideal_threads_s"]
+    gt_total_ideal = gt_total - gt_seconds + gt_ideal
+    out["times"].update({
+        "gt_distances_same_run_ideal_threads_s": gt_ideal,
+        "gt_end_to_end_same_run_ideal_threads_s": gt_total_ideal,
+        "ratio_distances_same_run_ideal_threads": gt_ideal / t_steady,
+        "ratio_end_to_end_same_run_ideal_threads": gt_total_ideal / gs_total,
+        "ratio_end_to_end_same_run_ideal_threads_with_first_call": gt_total_ideal / gs_total_cold,
+    })
     t = out["times"]
     log(f"  end to end: GeneTrajectory {gt_total:.1f} s, graphsig {gs_total:.1f} s "
         f"({gs_total_cold:.1f} s with the first call) -> {t['ratio_end_to_end']:.0f}x "
@@ -948,6 +963,15 @@ def render(p):
                + (f"; fresh process with an empty numba cache {c['cold_cache_first_call_s']:.2f} s, "
                   f"with a warm cache {c['warm_cache_first_call_s']:.2f} s, second call "
                   f"{c['in_process_second_call_s']:.2f} s" if c else "") + "."]
+        md += ["", f"GeneTrajectory's distances were also timed on {b['exact_check']['pairs']} "
+               f"random pairs, serially, in this run: {b['gt_per_pair_serial_ms']:.2f} ms per pair, "
+               f"{b['gt_same_run_serial_s']:.0f} s for all pairs on one thread, "
+               f"{t['gt_distances_same_run_ideal_threads_s']:.0f} s with a perfect speed-up on "
+               f"{b['gt_cal_ot_mat_processes']} threads. Against that: distances "
+               f"{t['ratio_distances_same_run_ideal_threads']:.0f}x, end to end "
+               f"{t['ratio_end_to_end_same_run_ideal_threads']:.0f}x "
+               f"({t['ratio_end_to_end_same_run_ideal_threads_with_first_call']:.0f}x with the "
+               "first call)."]
         v = b.get("variants")
         if v:
             n = v[0]["embedding"]["n_dims"]
