@@ -1016,7 +1016,7 @@ def render(p):
         md += ["", "## GeneTrajectory at scale: an ESTIMATE (not run)", "",
                "Its solver call (`_cal_ot`) timed serially on "
                f"{e['sample'][0]['pairs']} random gene pairs of the simulated data at "
-               + ", ".join(f"{q['n_cells']:,} cells ({1e3 * q['per_pair_s']:.0f} ms per pair)"
+               + ", ".join(f"{q['n_cells']:,} cells ({1e3 * q['per_pair_s']:.1f} ms per pair)"
                            for q in e["sample"])
                + f", with the hop distances of the same kNN graph as cost; a power law fitted "
                f"to these (exponent {e['exponent']:.2f}) and extended to all cells (no "
