@@ -677,6 +677,8 @@ def run_scale_one(n_cells, n_genes, params, pairs_path):
         out["peak_rss_gb"] = out["ru_maxrss_gb"]
     out["load_average_end"] = load_average()
     out["plan"] = adata.uns["graphsig"]["plan"]
+    out["n_trees"] = adata.uns["graphsig"]["n_trees"]
+    out["tree_weight"] = adata.uns["graphsig"]["tree_weight"]
     out["hop_scale"] = adata.uns["graphsig"]["hop_scale"]
     emb = adata.varm.get("graphsig_embedding")
     if emb is not None:
@@ -888,6 +890,10 @@ def render(p):
           f"{p['load_average_start']}, at end {p['load_average_end']}; "
           f"{p['machine']['cpu_count']} CPUs, {p['machine']['numba_threads']} numba threads. "
           "On a shared machine, read the ratios."]
+    names = {"pbmc": "PBMC", "scale": "graphsig at scale", "gt_estimate": "GeneTrajectory's estimate"}
+    for key, c in p.get("carried", {}).items():
+        md += ["", f"*{names[key]}: carried over from the run started {c['started']} "
+               f"(`{c['command']}`, load average at its start {c['load_average_start']}).*"]
     b = p.get("pbmc")
     if b:
         t = b["times"]
@@ -1002,7 +1008,9 @@ def render(p):
                    ["cells", "genes", "parameters", "plan", "emd_neighbors s",
                     "gene_diffusion_map s", "total s", "peak RSS GB (before)", "warm-up s",
                     "Spearman (pairs)"],
-                   [[f"{r['n_cells']:,}", r.get("n_genes", ""), r["variant"], r.get("plan", ""),
+                   [[f"{r['n_cells']:,}", r.get("n_genes", ""), r["variant"],
+                     r.get("plan", "") + (f", {r['n_trees']} trees ({r['tree_weight']:.2f})"
+                                          if r.get("n_trees") else ""),
                      _f(r.get("emd_neighbors_s"), ".1f"), _f(r.get("gene_diffusion_map_s"), ".1f"),
                      _f(r.get("total_s"), ".1f") if "total_s" in r else
                      f"> {r['timeout_s']} (stopped)",
@@ -1116,6 +1124,17 @@ def main(argv=None):
         if args.gt_sample_cells:
             payload["gt_estimate"] = gt_estimate(args)
     payload["load_average_end"] = load_average()
+    # sections not run this time are carried over from the last results, with their dates
+    previous_path = HERE / "results" / "genetrajectory.json"
+    if previous_path.exists():
+        previous = json.loads(previous_path.read_text())
+        for key in ("pbmc", "scale", "gt_estimate"):
+            if key not in payload and key in previous:
+                payload[key] = previous[key]
+                earlier = previous.get("carried", {}).get(key) or {
+                    "started": previous.get("started"), "command": previous.get("command"),
+                    "load_average_start": previous.get("load_average_start")}
+                payload.setdefault("carried", {})[key] = earlier
     md = render(payload)
     md_path, json_path = write_results("genetrajectory", md, payload)
     print()

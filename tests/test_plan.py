@@ -211,3 +211,87 @@ def test_unbalanced_on_a_long_path_is_in_hops():
     off = ~np.eye(4, dtype=bool)
     np.testing.assert_allclose(exact[off], 6.0)
     assert np.all(np.abs(d[off] - 6.0) <= 0.2 * 6.0)  # within 20 %: in hops
+
+
+# -- signals wider than a stopped diffusion ------------------------------------
+
+
+def test_signal_spread_measures_mass_weighted_hops():
+    from graphsig.emd._plan import signal_spread
+
+    path = as_adjacency(path_graph(10))
+    X = np.zeros((2, 10))
+    X[0, 2], X[0, 6] = 3.0, 1.0  # heaviest node 2; node 6 is 4 hops away
+    X[1, 5] = 2.0  # one node
+    assert signal_spread(path, X[:1]) == pytest.approx(1.0)
+    assert signal_spread(path, X[1:]) == 0.0
+    assert signal_spread(path, np.zeros((3, 10))) == 0.0
+
+
+def test_wide_signals_bring_trees_where_the_diffusion_stops_early():
+    from graphsig.emd._plan import reach_hops
+
+    profile = profile_of(grid_graph(500, 500))
+    local = plan_blocks(profile, tol=1e-7, has_trees=True)
+    reach = reach_hops(local["max_scale"])
+    narrow = plan_blocks(profile, tol=1e-7, has_trees=True, spread=0.9 * reach)
+    wide = plan_blocks(profile, tol=1e-7, has_trees=True, spread=1.1 * reach)
+    assert narrow["kind"] == wide["kind"] == "local"
+    assert narrow["n_trees"] == 0 and wide["n_trees"] > 0
+    assert "spread" in wide["reason"]
+    # the unbalanced form never gets them
+    assert plan_blocks(profile, tol=1e-7, has_trees=False, spread=10 * reach)["n_trees"] == 0
+
+
+def _bumps(width, n_side=100, n_signals=8, seed=0):
+    rng = np.random.default_rng(seed)
+    rows, cols = np.divmod(np.arange(n_side * n_side), n_side)
+    centres = rng.integers(10, n_side - 10, size=(n_signals, 2))
+    squared = (rows[None] - centres[:, :1]) ** 2 + (cols[None] - centres[:, 1:]) ** 2
+    X = np.exp(-squared / (2.0 * width**2))
+    X[X < 0.05] = 0.0
+    return X
+
+
+def test_fit_measures_the_spread_on_a_large_grid():
+    # 10,000 nodes: the ball budget stops the diffusion at 2^8 steps (about 11 hops)
+    grid = grid_graph(100, 100)
+    wide = DiffusionEMD(grid, n_calibration_signals=4, random_state=0).fit(_bumps(16.0))
+    assert wide.plan_["kind"] == "local" and wide.plan_["spread"] > 15
+    assert wide.n_trees_ == 8
+    narrow = DiffusionEMD(grid, n_calibration_signals=4, random_state=0).fit(_bumps(3.0))
+    assert narrow.plan_["kind"] == "local" and narrow.plan_["spread"] < 5
+    assert narrow.n_trees_ == 0
+    # measured only where the diffusion stops early
+    small = DiffusionEMD(grid_graph(20, 20), random_state=0).fit(np.eye(400)[:6] + 0.1)
+    assert small.plan_["kind"] == "global" and small.plan_["spread"] is None
+
+
+# -- calibration within budgets --------------------------------------------------
+
+
+def test_calibration_groups_keep_the_plain_draw_when_it_fits():
+    from graphsig.emd._calibration import budgeted_groups
+
+    order = np.random.default_rng(0).permutation(40)
+    supports = np.full(40, 10)
+    first, second = budgeted_groups(order, supports, 16, 10**6, 10**9)
+    np.testing.assert_array_equal(first, order[:16])
+    np.testing.assert_array_equal(second, order[16:32])
+
+
+def test_calibration_groups_respect_the_budgets():
+    from graphsig.emd._calibration import budgeted_groups
+
+    rng = np.random.default_rng(1)
+    supports = rng.integers(50, 5000, size=200)
+    order = rng.permutation(200)
+    first, second = budgeted_groups(order, supports, 16, 4000, 4000 * 30000)
+    assert 0 < first.size <= 16 and 0 < second.size <= 16
+    assert not set(first) & set(second)
+    assert supports[first].sum() <= 4000
+    assert supports[first].sum() * supports[second].sum() <= 4000 * 30000
+    # every signal too large: the two sparsest, one against the other
+    first, second = budgeted_groups(order, supports, 16, 10, 100)
+    assert set(np.concatenate([first, second])) == set(np.argsort(supports)[:2])
+    assert first.size == second.size == 1

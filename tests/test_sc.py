@@ -107,6 +107,8 @@ def test_emd_neighbors_keys_and_layout(adata):
     assert params["method"] == "graphsig" and params["metric"] == "manhattan"
     assert params["use_rep"] == "graphsig_embedding" and params["embedding"] == "DiffusionEMD"
     assert "mass_penalty" not in params and "layer" not in params  # None is left out
+    assert record["plan"] in ("global", "local", "hierarchy") and record["plan_reason"]
+    assert record["n_trees"] >= 0 and 0.0 <= record["tree_weight"] <= 1.0
 
     distances = adata.varp["graphsig_distances"]
     assert sp.issparse(distances) and distances.shape == (N_GENES, N_GENES)

@@ -4,17 +4,32 @@ import numpy as np
 import scipy.sparse as sp
 
 __all__ = [
-    "calibration_pairs", "dirac_pairs", "least_squares_scales", "origin_fit", "tree_share",
+    "ARC_BUDGET", "SEARCH_BUDGET", "budgeted_groups", "calibration_pairs", "dirac_pairs",
+    "least_squares_scales", "origin_fit", "tree_share",
 ]
+
+
+# What the calibration's exact EMD may spend. A breadth-first search runs from
+# every node of one group's supports (each costs the nodes plus the stored
+# entries of the graph), and each pair is a network simplex over the product
+# of its two supports. Signals are drawn at random; one that would take its
+# group past either budget is passed over, so that sparse signals keep every
+# pair (16 x 16 by default) and the cost of dense ones (genes over many
+# cells) stays bounded on large graphs.
+SEARCH_BUDGET = 2**31  # search steps: sources x (nodes + stored entries)
+ARC_BUDGET = 2**26  # network-simplex arcs, summed over the pairs
 
 
 def calibration_pairs(adjacency, X, n_signals, rng, n_jobs):
     """Two random groups of training signals and their exact balanced EMD.
 
     Only signals with mass, all of it inside the graph's largest component,
-    are drawn. Returns ``(rows, n_first, exact)``: the rows of ``X`` drawn
-    (the first ``n_first`` against the others) and the exact distances, or
-    None when fewer than two signals qualify or ``n_signals < 2``.
+    are drawn, up to ``n_signals // 2`` per group, within the budgets
+    :data:`SEARCH_BUDGET` and :data:`ARC_BUDGET` (see
+    :func:`budgeted_groups`). Returns ``(rows, n_first, exact)``: the rows
+    of ``X`` drawn (the first ``n_first`` against the others) and the exact
+    distances, or None when fewer than two signals qualify or
+    ``n_signals < 2``.
     """
     from scipy.sparse.csgraph import connected_components
 
@@ -29,14 +44,59 @@ def calibration_pairs(adjacency, X, n_signals, rng, n_jobs):
     rows = np.flatnonzero((total > 0) & (outside == 0))
     if half == 0 or rows.size < 2:
         return None
-    rows = rng.permutation(rows)[: 2 * half]
-    first, second = rows[: rows.size // 2], rows[rows.size // 2 :]
+    supports = (np.diff(X.indptr) if sp.issparse(X) else np.count_nonzero(X, axis=1))
+    supports = np.asarray(supports, dtype=np.int64)
+    max_sources = SEARCH_BUDGET // (adjacency.shape[0] + adjacency.nnz)
+    first, second = budgeted_groups(
+        rng.permutation(rows), supports, half, max_sources, ARC_BUDGET
+    )
     nodes = np.flatnonzero(big)
     exact = exact_emd(
         adjacency[nodes][:, nodes], X[first][:, nodes], X[second][:, nodes],
         n_jobs=-1 if n_jobs is None else n_jobs,
     )
-    return rows, first.size, exact
+    return np.concatenate([first, second]), first.size, exact
+
+
+def budgeted_groups(order, supports, half, max_sources, max_arcs):
+    """Two groups of at most ``half`` rows each, taken in ``order`` within budgets.
+
+    The first ``2 half`` rows, split in two, when they fit. Otherwise each
+    row goes to the group with fewer rows (the first on a tie), else to the
+    other, if the first group's supports then total at most
+    ``max_sources`` nodes (the searches) and the product of the two groups'
+    totals is at most ``max_arcs`` (the network-simplex arcs, an empty group
+    counted as the smallest support); otherwise it is passed over. When a
+    group stays empty, the two rows of smallest support are used (the least
+    that calibrates). Returns the two groups as integer arrays.
+    """
+    order = np.asarray(order, dtype=np.int64)
+    plain = order[: 2 * half]
+    first, second = plain[: plain.size // 2], plain[plain.size // 2 :]
+    totals = int(supports[first].sum()), int(supports[second].sum())
+    if first.size and totals[0] <= max_sources and totals[0] * totals[1] <= max_arcs:
+        return first, second  # the plain draw fits
+    smallest = int(supports[order].min())
+    groups = ([], [])
+    totals = [0, 0]
+    for row in order:
+        if len(groups[0]) >= half and len(groups[1]) >= half:
+            break
+        size = int(supports[row])
+        for side in ((0, 1) if len(groups[0]) <= len(groups[1]) else (1, 0)):
+            if len(groups[side]) >= half:
+                continue
+            new = list(totals)
+            new[side] += size
+            if new[0] > max_sources or max(new[0], smallest) * max(new[1], smallest) > max_arcs:
+                continue
+            groups[side].append(int(row))
+            totals = new
+            break
+    if not groups[0] or not groups[1]:
+        pick = order[np.argsort(supports[order], kind="stable")[:2]]
+        return pick[:1], pick[1:]
+    return np.array(groups[0], dtype=np.int64), np.array(groups[1], dtype=np.int64)
 
 
 # the smallest distance whose square is a normal float64

@@ -23,7 +23,7 @@ from ._calibration import (
     tree_share,
 )
 from ._operators import operator_for
-from ._plan import graph_profile, plan_blocks
+from ._plan import graph_profile, plan_blocks, signal_spread
 from ._trees import cluster_forests, merged_subtrees, shortest_path_trees
 
 __all__ = ["DiffusionEMD", "UnbalancedDiffusionEMD"]
@@ -140,6 +140,12 @@ class _BaseDiffusionEMD(TransformerMixin, BaseEstimator):
             adjacency, self.operator_.diameter, random_state=_seed(self.random_state)
         )
         self.plan_ = plan_blocks(self.graph_profile_, tol=self.tol, has_trees=True)
+        if self.plan_["kind"] == "local" and self._balanced:
+            # the ball budget stops the diffusion: do the signals reach farther?
+            self.plan_ = plan_blocks(
+                self.graph_profile_, tol=self.tol, has_trees=True,
+                spread=signal_spread(adjacency, X, random_state=_seed(self.random_state)),
+            )
         self.n_trees_ = self._resolve_n_trees(self.plan_)
         # trees alone where the plan says so (and, balanced, no share is set)
         self._diffusion = self._uses_diffusion(self.plan_)
@@ -858,7 +864,8 @@ class DiffusionEMD(_BaseDiffusionEMD):
     n_trees : int or "auto", default="auto"
         Number of shortest-path trees; 0 gives the diffusion embedding alone.
         "auto": 32 on hierarchies (where they are used alone), 0 where the
-        diffusion is stopped early, 8 otherwise (``plan_``).
+        diffusion is stopped early and the training signals spread no
+        farther than it moves mass, 8 otherwise (``plan_``).
     tree_weight : "auto" or float in [0, 1], default="auto"
         Share of the tree blocks in the distance (0: diffusion alone). With
         "auto" it is fitted with the scales: the nonnegative least-squares
@@ -883,7 +890,10 @@ class DiffusionEMD(_BaseDiffusionEMD):
         Training signals drawn at random, in two halves, whose exact EMD
         between the halves (256 pairs by default) sets ``hop_scale_``; 0 leaves
         ``hop_scale_ = 1``. Only the unit of the distances depends on it, not
-        their ranking.
+        their ranking. Where the signals are dense on a large graph (genes
+        over tens of thousands of cells) fewer are drawn, within a budget of
+        breadth-first searches and network-simplex arcs, so that the exact
+        EMD stays a bounded part of ``fit``.
     compression : float >= 1, default=16
         How much smaller each diffusion block may become; 1 keeps one
         coordinate per node. The graph is cut into nested cells
@@ -939,9 +949,11 @@ class DiffusionEMD(_BaseDiffusionEMD):
         degree), ``cycle_rank`` (independent cycles per node), ``diameter``
         and ``ball_sizes`` (mean nodes within ``r`` hops).
     plan_ : dict
-        The blocks chosen from ``graph_profile_``: ``kind`` ("hierarchy",
-        "local" or "global"), ``max_scale``, ``reach_scale``, ``n_trees``,
-        ``diffusion`` and ``reason``.
+        The blocks chosen from ``graph_profile_`` (and, where the diffusion
+        is stopped early, from how far the training signals spread):
+        ``kind`` ("hierarchy", "local" or "global"), ``max_scale``,
+        ``reach_scale``, ``n_trees``, ``diffusion``, ``hubs``, ``spread``
+        (in hops, or None where not measured) and ``reason``.
     n_features_in_ : int
         Number of nodes.
     n_features_out_ : int

@@ -23,7 +23,17 @@ The choice made with the default parameters (``n_trees="auto"``,
   follows its support, not the graph. When the cap binds (large grids, road
   networks, meshes), the truncated diffusion measures the local transport
   that decides nearest neighbours; trees would then be fitted to the far
-  pairs the truncated diffusion underestimates, so none are used.
+  pairs the truncated diffusion underestimates, so none are used, unless
+  the signals themselves are wider than that reach.
+- **signal spread** (only when the ball budget stops the diffusion). The
+  median, over sampled training signals, of the mass-weighted mean hop
+  distance from a signal's heaviest node to its mass. A truncated diffusion
+  of ``2^K`` steps moves mass about ``sqrt(2^K / 2)`` hops; signals that
+  spread farther (genes expressed over many cells of a large cell graph)
+  are compared at distances it cannot see, so :data:`GENERAL_TREES` trees
+  join it, mixed by the fitted tree share. Such signals cover much of
+  their balls already, so the trees (``s x depth`` coordinates each) keep
+  the cost following the support.
 
 Every other graph (kNN graphs, meshes and grids small enough for the
 diffusion to reach across) gets diffusion blocks to the reach and
@@ -34,7 +44,7 @@ import numpy as np
 
 from ..diffusion._operator import MAX_CHEBYSHEV_DEGREE, _chebyshev_degree
 
-__all__ = ["graph_profile", "plan_blocks"]
+__all__ = ["graph_profile", "plan_blocks", "signal_spread"]
 
 # hub_ratio at or above which a graph is treated as a hierarchy
 HUB_RATIO = 20.0
@@ -48,6 +58,8 @@ GENERAL_TREES = 8
 BALL_BUDGET = 4096
 # nodes whose balls are measured
 _BALL_SAMPLES = 8
+# training signals whose spread is measured
+_SPREAD_SAMPLES = 32
 
 
 def graph_profile(adjacency, diameter, random_state=0):
@@ -122,12 +134,59 @@ def _ball_size(profile, radius):
     return float(np.exp(np.interp(np.log(radius), np.log(radii), np.log(values))))
 
 
+def signal_spread(adjacency, X, random_state=0):
+    """How far the training signals spread on the graph, in hops.
+
+    For up to :data:`_SPREAD_SAMPLES` random signals with mass, the
+    mass-weighted mean hop distance from the signal's heaviest node to its
+    mass (0 for a signal on one node); returns their median, or 0.0 when no
+    signal has mass.
+
+    Parameters
+    ----------
+    adjacency : scipy.sparse.csr_matrix
+        Validated symmetric adjacency.
+    X : {ndarray, scipy.sparse.csr_matrix} of shape (n_signals, n_nodes)
+        Validated nonnegative signals.
+    random_state : int
+
+    Returns
+    -------
+    spread : float
+    """
+    import scipy.sparse as sp
+    from scipy.sparse.csgraph import shortest_path
+
+    X = sp.csr_matrix(X)
+    rng = np.random.default_rng(random_state)
+    rows = np.flatnonzero(np.diff(X.indptr) > 0)
+    rows = rng.permutation(rows)[:_SPREAD_SAMPLES]
+    spreads = []
+    for row in rows:
+        start, stop = X.indptr[row], X.indptr[row + 1]
+        nodes, mass = X.indices[start:stop], X.data[start:stop].astype(np.float64)
+        if mass.sum() <= 0:
+            continue
+        hops = shortest_path(
+            adjacency, unweighted=True, directed=False, indices=[int(nodes[np.argmax(mass)])]
+        )[0][nodes]
+        reached = np.isfinite(hops)
+        mass = mass[reached] / mass[reached].sum()
+        spreads.append(float(np.sum(mass * hops[reached])))
+    return float(np.median(spreads)) if spreads else 0.0
+
+
+def reach_hops(scale):
+    """Hops a lazy walk of ``2^scale`` steps moves mass: ``sqrt(2^scale / 2)``."""
+    return float(np.sqrt(2.0 ** scale / 2.0))
+
+
 def is_hierarchy(profile):
     """Hub-dominated or nearly a tree (see the module's notes)."""
     return profile["hub_ratio"] >= HUB_RATIO or profile["cycle_rank"] <= TREE_CYCLE_RANK
 
 
-def plan_blocks(profile, *, tol, has_trees):
+def plan_blocks(profile, *, tol, has_trees, spread=None):
     """The embedding's blocks for a graph.
 
     Parameters
@@ -138,6 +197,11 @@ def plan_blocks(profile, *, tol, has_trees):
         Chebyshev truncation error (sets the degree of each time).
     has_trees : bool
         Whether the estimator has tree blocks (the balanced form).
+    spread : float, optional
+        :func:`signal_spread` of the training signals. Measured only where
+        the ball budget stops the diffusion short of the reach; when it
+        exceeds the hops the truncated diffusion moves mass
+        (:func:`reach_hops`), trees join the diffusion.
 
     Returns
     -------
@@ -146,7 +210,8 @@ def plan_blocks(profile, *, tol, has_trees):
         reach, capped by the ball budget and the degree limit),
         ``reach_scale`` (uncapped), ``n_trees``, ``diffusion`` (False when
         the embedding is trees only), ``hubs`` (``hub_ratio`` at least
-        :data:`HUB_RATIO`) and ``reason`` (a sentence).
+        :data:`HUB_RATIO`), ``spread`` (the signal spread, if given) and
+        ``reason`` (a sentence).
     """
     diameter = max(1, profile["diameter"])
     reach = int(np.ceil(np.log2(2.0 * diameter**2)))
@@ -160,7 +225,7 @@ def plan_blocks(profile, *, tol, has_trees):
     if has_trees and is_hierarchy(profile):
         return {
             "kind": "hierarchy", "max_scale": scale, "reach_scale": reach,
-            "n_trees": HIERARCHY_TREES, "diffusion": False, "hubs": hubs,
+            "n_trees": HIERARCHY_TREES, "diffusion": False, "hubs": hubs, "spread": spread,
             "reason": (
                 f"hub ratio {profile['hub_ratio']:.0f} (max degree / mean degree) and "
                 f"{profile['cycle_rank']:.3f} independent cycles per node: a hierarchy, "
@@ -168,16 +233,24 @@ def plan_blocks(profile, *, tol, has_trees):
             ),
         }
     if scale < reach:
+        reason = (
+            f"crossing the graph (diameter about {diameter}) needs 2^{reach} steps; "
+            f"diffusion stops at 2^{scale}, whose balls stay within {BALL_BUDGET} nodes"
+        )
+        wide = has_trees and spread is not None and spread > reach_hops(scale)
+        if wide:
+            reason += (
+                f"; the signals spread {spread:.1f} hops, beyond the "
+                f"{reach_hops(scale):.1f} it moves mass, so {GENERAL_TREES} trees join it"
+            )
         return {
-            "kind": "local", "max_scale": scale, "reach_scale": reach, "n_trees": 0,
-            "diffusion": True, "hubs": hubs,
-            "reason": (
-                f"crossing the graph (diameter about {diameter}) needs 2^{reach} steps; "
-                f"diffusion stops at 2^{scale}, whose balls stay within {BALL_BUDGET} nodes"
-            ),
+            "kind": "local", "max_scale": scale, "reach_scale": reach,
+            "n_trees": GENERAL_TREES if wide else 0, "diffusion": True, "hubs": hubs,
+            "spread": spread, "reason": reason,
         }
     return {
         "kind": "global", "max_scale": reach, "reach_scale": reach,
         "n_trees": GENERAL_TREES if has_trees else 0, "diffusion": True, "hubs": hubs,
+        "spread": spread,
         "reason": f"the diffusion reaches across the graph (diameter about {diameter})",
     }

@@ -150,8 +150,10 @@ def emd_neighbors(
             parameters (``signals``, ``layer``, ``use_raw``, ``graph_key``,
             ``mass_penalty``, ``refine``, ``decay``, ``embedding``,
             ``embedding_params``; None-valued ones are left out); plus
-            ``"embedding_key"`` (if stored), ``"hop_scale"`` and ``"plan"``
-            (the blocks of the embedding chosen from the graph).
+            ``"embedding_key"`` (if stored), ``"hop_scale"``, ``"plan"``
+            (the kind of blocks of the embedding, chosen from the graph and
+            the signals), ``"n_trees"``, ``"tree_weight"`` and
+            ``"plan_reason"`` (why those blocks).
 
     Raises
     ------
@@ -302,6 +304,9 @@ def emd_neighbors(
         "params": params,
         "hop_scale": float(fitted.hop_scale_),
         "plan": str(fitted.plan_["kind"]),
+        "n_trees": int(fitted.n_trees_),
+        "tree_weight": float(getattr(fitted, "tree_weight_", 0.0)),
+        "plan_reason": str(fitted.plan_["reason"]),
     }
     if store_embedding:
         record["embedding_key"] = emb_key
