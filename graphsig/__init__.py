@@ -26,6 +26,7 @@ _LAZY = {
     # EMD
     "DiffusionEMD": "graphsig.emd",
     "UnbalancedDiffusionEMD": "graphsig.emd",
+    "GraphSignalFeaturizer": "graphsig.emd",
     "exact_emd": "graphsig.emd",
     # neighbours and kernels over embeddings
     "EMDNeighbors": "graphsig.neighbors",
@@ -43,7 +44,7 @@ _LAZY = {
 
 _SUBMODULES = {
     "graphs", "diffusion", "emd", "neighbors", "datasets", "models", "dynamics", "io", "parallel",
-    "sc",
+    "sc", "optim",
 }
 
 __getattr__, __dir__, __all__ = attach(__name__, _LAZY, _SUBMODULES)

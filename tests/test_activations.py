@@ -6,6 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from graphsig.models._activations import (
+    ACTIVATIONS,
     AdaptiveActivation,
     ModReLU,
     _adaptive_partials,
@@ -203,3 +204,49 @@ def test_rnn_exposes_adaptive_parameters():
     assert not np.allclose(clf.activation_saturation_, 0.5)
     relu_rnn = NonNormalRNNClassifier(6, activation="relu", max_iter=1, random_state=0)
     assert relu_rnn.fit(Xs, y).activation_gain_ is None
+
+
+# -- the table of activations ------------------------------------------------------
+
+_FREE = sorted(n for n, row in ACTIVATIONS.items() if row.module is None)
+
+
+@pytest.mark.parametrize("name", _FREE)
+def test_table_derivatives_against_finite_differences(name):
+    row = ACTIVATIONS[name]
+    x = np.linspace(-3, 3, 41) + 0.013  # off the kinks of relu and leaky_relu
+    h = 1e-6
+    f = row.function
+    np.testing.assert_allclose(row.derivative(x, f(x)), (f(x + h) - f(x - h)) / (2 * h),
+                               rtol=1e-6, atol=1e-8)
+    d = row.derivative
+    np.testing.assert_allclose(row.second_derivative(x, f(x)),
+                               (d(x + h, f(x + h)) - d(x - h, f(x - h))) / (2 * h),
+                               rtol=1e-5, atol=1e-7)
+
+
+@pytest.mark.parametrize("name", _FREE)
+def test_table_functions_keep_float32(name):
+    row = ACTIVATIONS[name]
+    x = np.linspace(-2, 2, 9, dtype=np.float32)
+    y = row.function(x)
+    assert y.dtype == np.float32
+    assert row.derivative(x, y).dtype == np.float32
+    assert build_activation(name).forward(x).dtype == np.float32
+
+
+@pytest.mark.parametrize("name", sorted(n for n, row in ACTIVATIONS.items()
+                                        if row.kernel_code is not None))
+def test_table_kernel_code_matches_numpy(name):
+    from graphsig.models._rnn_kernels import forward_loop
+
+    act = build_activation(name, 3, init=(1.7, 0.3))
+    z = np.random.default_rng(0).normal(size=(5, 1, 3)) * 2
+    code, p0, p1 = act.kernel_parameters(3)
+    H = forward_loop(z.copy(), np.zeros((3, 3)), code, p0, p1)
+    np.testing.assert_allclose(H[:, 0], act.value(z[:, 0]), rtol=1e-12, atol=1e-12)
+
+
+def test_unknown_activation_names_the_choices():
+    with pytest.raises(ValueError, match="unknown activation 'swish'; choose one of"):
+        build_activation("swish")

@@ -6,7 +6,6 @@ import warnings
 import numpy as np
 import pytest
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
-from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from graphsig.models import CompositionalAttentionClassifier, CompositionalAttentionRegressor
 from graphsig.models._attention import (
@@ -120,23 +119,7 @@ def test_head_dims_must_divide():
 
 # -- estimators ------------------------------------------------------------------
 
-# 2-D X in these checks is one token per column; positions make the tokens of a
-# sample distinguishable, as the checks' targets are not functions of the set alone
-CHECK = dict(positional=True, random_state=0, max_iter=40, learning_rate_init=1e-2, **SMALL)
-
-
-@parametrize_with_checks(
-    [CompositionalAttentionRegressor(**CHECK),
-     CompositionalAttentionRegressor(attention="multihead", **CHECK),
-     CompositionalAttentionClassifier(**CHECK)],
-    expected_failed_checks=lambda est: {
-        "check_sample_weight_equivalence_on_dense_data":
-            "stochastic mini-batch training: repeated samples change the batches",
-    },
-)
-def test_sklearn_compatible(estimator, check):
-    check(estimator)
-
+# scikit-learn's estimator checks, at default settings: tests/test_common.py
 
 def _set_data(n=200, seed=0):
     rng = np.random.default_rng(seed)
@@ -300,3 +283,32 @@ def test_error_n_tokens_mismatch():
     X, y = _set_data(20)
     with pytest.raises(ValueError, match="X has 5 tokens per sample but n_tokens=4"):
         CompositionalAttentionRegressor(n_tokens=4, max_iter=1).fit(X, y)
+
+
+# -- tables of features ------------------------------------------------------------
+
+def test_table_columns_are_told_apart_and_sets_are_not():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(60, 3))
+    y = (X[:, 0] > X[:, 1]).astype(int)
+    swapped = X[:, [1, 0, 2]]
+    clf = CompositionalAttentionClassifier(max_iter=2, random_state=0, **SMALL).fit(X, y)
+    assert clf.positional_ is True
+    # each column has its own embedding: swapping two columns changes the output
+    assert np.abs(clf.predict_proba(X) - clf.predict_proba(swapped)).max() > 1e-3
+    # 3-D X is a set of tokens: no positions, and permuting the tokens changes nothing
+    X3 = X[:, :, None]
+    clf3 = CompositionalAttentionClassifier(max_iter=2, random_state=0, **SMALL).fit(X3, y)
+    assert clf3.positional_ is False
+    np.testing.assert_allclose(clf3.predict_proba(X3), clf3.predict_proba(swapped[:, :, None]),
+                               rtol=1e-10, atol=1e-12)
+
+
+def test_table_input_is_kept_for_predict():
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(40, 4))
+    reg = CompositionalAttentionRegressor(max_iter=2, random_state=0, **SMALL).fit(X, X[:, 0])
+    # the same table as 3-D (one feature per token) gives the same predictions
+    np.testing.assert_allclose(reg.predict(X), reg.predict(X[:, :, None]), rtol=1e-12)
+    with pytest.raises(ValueError, match="expecting 4 features"):
+        reg.predict(X[:, :3])

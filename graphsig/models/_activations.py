@@ -1,4 +1,28 @@
-"""Activations with learnable shape: the adaptive activation and modReLU.
+"""The activations of the graphsig models, in one table.
+
+Every activation is one row of :data:`ACTIVATIONS`, an
+:class:`ActivationFunction` that carries everything the models need of it:
+
+``function(x)``
+    the value ``y = f(x)``;
+``derivative(x, y)``
+    ``f'(x)``, given the input and the output (whichever is cheaper);
+``second_derivative(x, y)``
+    ``f''(x)``, for exact Hessian-vector products (R-operator passes);
+``kernel_code``
+    the integer naming its scalar form in the compiled time loops of the
+    recurrent networks (:mod:`graphsig.models._rnn_kernels`), or None: the
+    recurrent networks then run their numpy loop;
+``module``
+    None for parameter-free activations, which the generic
+    :class:`Activation` module evaluates from the row; for activations with
+    learned parameters, the :class:`~graphsig.models._layers.Module` class
+    that implements them (:class:`AdaptiveActivation`, :class:`ModReLU`).
+
+Adding an activation means adding one row (and, for a compiled form in the
+recurrent loops, one branch in ``_rnn_kernels._activate`` for its code).
+Every estimator that takes an ``activation`` name, :func:`make_activation`,
+the recurrent loops and the Hessian-vector products read this table.
 
 The adaptive activation (Geadah et al., 2020) interpolates between a softplus
 of sharpness ``n`` (a ReLU as ``n`` grows) and a sigmoid:
@@ -11,36 +35,247 @@ of sharpness ``n`` (a ReLU as ``n`` grows) and a sigmoid:
 with gain ``n > 0`` and saturation ``s`` in ``[0, 1]``. Both are learned, one
 pair per layer or one pair per neuron.
 
-Both modules follow the layer interface of :mod:`graphsig.models._layers`
-(``forward``, ``backward`` adding into ``grads``). They also provide the
-tangent (R-operator) passes used for exact Hessian-vector products:
+Every activation module follows the layer interface of
+:mod:`graphsig.models._layers` (``forward``, ``backward`` adding into
+``grads``) and provides the stateless evaluations ``value(x)`` and
+``partials(x, y)`` used by the recurrent networks, and the tangent
+(R-operator) passes used for exact Hessian-vector products:
 ``forward_tangent`` gives the directional derivative of the output, and
 ``backward_tangent`` the directional derivative of the backward pass.
 """
 
+import copy
 import numbers
 from functools import partial
+from typing import Callable, NamedTuple, Optional
 
 import numpy as np
-from sklearn.utils._param_validation import StrOptions
-from sklearn.utils.validation import check_is_fitted
 
-from ._layers import ACTIVATIONS, Identity, Module, _sigmoid, _softplus
+from ._layers import Module
 
 __all__ = [
-    "adaptive_activation",
+    "ACTIVATIONS",
+    "ActivationFunction",
+    "Activation",
     "AdaptiveActivation",
     "ModReLU",
-    "ACTIVATION_NAMES",
-    "build_activation",
-    "activation_value",
-    "activation_partials",
+    "adaptive_activation",
     "activation_factory",
+    "activation_partials",
+    "activation_second_derivative",
+    "activation_value",
     "adaptive_parameters",
-    "AdaptiveMLPMixin",
-    "MLP_PARAMETER_CONSTRAINTS",
+    "build_activation",
     "check_adaptive_init",
+    "make_activation",
+    "sigmoid",
+    "softplus",
 ]
+
+
+# ---------------------------------------------------------------------------
+# numerically stable elementwise functions
+# ---------------------------------------------------------------------------
+def sigmoid(x):
+    """Overflow-free logistic function ``1 / (1 + exp(-x))``."""
+    e = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1 / (1 + e), e / (1 + e))
+
+
+def softplus(x):
+    """Overflow-free ``log(1 + exp(x))``."""
+    return np.maximum(x, 0) + np.log1p(np.exp(-np.abs(x)))
+
+
+# the rows' functions: module-level (picklable), dtype-preserving
+def _identity(x):
+    return x
+
+
+def _ones(x, y):
+    return np.ones_like(x)
+
+
+def _zeros(x, y):
+    return np.zeros_like(x)
+
+
+def _relu(x):
+    return np.maximum(x, 0)
+
+
+def _relu_derivative(x, y):
+    return (x > 0).astype(x.dtype)
+
+
+_LEAKY_SLOPE = 0.01
+
+
+def _leaky_relu(x):
+    return np.where(x > 0, x, _LEAKY_SLOPE * x)
+
+
+def _leaky_relu_derivative(x, y):
+    return np.where(x > 0, 1.0, _LEAKY_SLOPE).astype(x.dtype)
+
+
+def _tanh_derivative(x, y):
+    return 1 - y * y
+
+
+def _tanh_second_derivative(x, y):
+    return -2 * y * (1 - y * y)
+
+
+def _logistic(x):
+    return sigmoid(x).astype(x.dtype, copy=False)
+
+
+def _logistic_derivative(x, y):
+    return y * (1 - y)
+
+
+def _logistic_second_derivative(x, y):
+    return y * (1 - y) * (1 - 2 * y)
+
+
+def _softplus(x):
+    return softplus(x).astype(x.dtype, copy=False)
+
+
+def _softplus_derivative(x, y):
+    return sigmoid(x).astype(x.dtype, copy=False)
+
+
+def _softplus_second_derivative(x, y):
+    s = sigmoid(x)
+    return (s * (1 - s)).astype(x.dtype, copy=False)
+
+
+_GELU_C = float(np.sqrt(2 / np.pi))
+_GELU_A = 0.044715
+
+
+def _gelu(x):
+    return 0.5 * x * (1 + np.tanh(_GELU_C * (x + _GELU_A * x**3)))
+
+
+def _gelu_derivative(x, y):
+    t = np.tanh(_GELU_C * (x + _GELU_A * x**3))
+    du = _GELU_C * (1 + 3 * _GELU_A * x**2)
+    return 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * du
+
+
+def _gelu_second_derivative(x, y):
+    t = np.tanh(_GELU_C * (x + _GELU_A * x**3))
+    du = _GELU_C * (1 + 3 * _GELU_A * x**2)
+    d2u = 6 * _GELU_A * _GELU_C * x
+    return (1 - t * t) * (du + 0.5 * x * (d2u - 2 * t * du * du))
+
+
+class ActivationFunction(NamedTuple):
+    """One row of :data:`ACTIVATIONS` (see the module docstring)."""
+
+    function: Optional[Callable] = None
+    derivative: Optional[Callable] = None
+    second_derivative: Optional[Callable] = None
+    kernel_code: Optional[int] = None
+    module: Optional[type] = None
+    description: str = ""
+
+
+# filled below, once the modules of the parametrised activations exist
+ACTIVATIONS = {}
+
+class Activation(Module):
+    """Parameter-free elementwise activation, evaluated from its row of :data:`ACTIVATIONS`.
+
+    Parameters
+    ----------
+    name : str, default='relu'
+        A key of :data:`ACTIVATIONS` whose row has no ``module``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from graphsig.models._activations import Activation
+    >>> act = Activation("relu")
+    >>> act.forward(np.array([-1.0, 2.0]))
+    array([0., 2.])
+    >>> act.backward(np.ones(2))
+    array([0., 1.])
+    """
+
+    def __init__(self, name="relu"):
+        super().__init__()
+        row = _row(name)
+        if row.module is not None:
+            raise ValueError(
+                f"activation {name!r} has learned parameters; build it with build_activation"
+            )
+        self.name = name
+        self._cache = None
+
+    @property
+    def _spec(self):
+        return ACTIVATIONS[self.name]
+
+    def __repr__(self):
+        return f"Activation({self.name!r})"
+
+    # -- layer interface ----------------------------------------------------
+    def forward(self, x):
+        y = self._spec.function(x)
+        self._cache = (x, y)
+        return y
+
+    def backward(self, grad_out):
+        x, y = self._cache
+        return grad_out * self._spec.derivative(x, y)
+
+    # -- stateless evaluation -------------------------------------------------
+    def value(self, x):
+        """Activation at ``x`` without caching anything."""
+        return self._spec.function(x)
+
+    def partials(self, x, y=None):
+        """``(dy_dx, [])`` at input ``x`` with output ``y`` (computed if None)."""
+        if y is None:
+            y = self._spec.function(x)
+        return self._spec.derivative(x, y), []
+
+    def second_derivative(self, x, y=None):
+        """``f''(x)`` at input ``x`` with output ``y`` (computed if None)."""
+        if y is None:
+            y = self._spec.function(x)
+        return self._spec.second_derivative(x, y)
+
+    def reduce_param_grads(self, arrays):
+        """No parameters: an empty list."""
+        return []
+
+    def kernel_parameters(self, n_units):
+        """``(code, p0, p1)`` for the compiled recurrent loops, or None."""
+        code = self._spec.kernel_code
+        if code is None:
+            return None
+        empty = np.zeros(n_units)
+        return code, empty, empty
+
+    # -- tangent (R-operator) passes ----------------------------------------
+    def forward_tangent(self, x_dot, param_dots=()):
+        """Directional derivative of the output of the last :meth:`forward`."""
+        x, y = self._cache
+        return self._spec.derivative(x, y) * x_dot
+
+    def backward_tangent(self, grad_out, grad_out_dot, x_dot, param_dots=()):
+        """Backward pass and its directional derivative (input gradient, its
+        tangent, and an empty list of parameter-gradient tangents)."""
+        x, y = self._cache
+        fx = self._spec.derivative(x, y)
+        fxx = self._spec.second_derivative(x, y)
+        return grad_out * fx, grad_out_dot * fx + grad_out * fxx * x_dot, []
+
 
 # smallest gain used in the computation (the stored parameter may be smaller)
 _MIN_GAIN = 1e-3
@@ -104,7 +339,7 @@ def adaptive_activation(x, gain=1.0, saturation=0.0):
     if np.any((s < 0) | (s > 1)):
         raise ValueError("saturation must lie in [0, 1]")
     z = n * x
-    return (1 - s) * _softplus(z) / n + s * _sigmoid(z)
+    return (1 - s) * softplus(z) / n + s * sigmoid(z)
 
 
 def _adaptive_partials(x, n, s, second=False):
@@ -114,8 +349,8 @@ def _adaptive_partials(x, n, s, second=False):
     fnn, fns`` (``fss`` is zero: gamma is affine in ``s``).
     """
     z = n * x
-    sig = _sigmoid(z)
-    sp = _softplus(z) / n
+    sig = sigmoid(z)
+    sp = softplus(z) / n
     ds = sig * (1 - sig)  # sigma'(z)
     u = x * sig - sp  # n * d(sp)/dn
     out = {
@@ -225,7 +460,7 @@ class AdaptiveActivation(Module):
     def value(self, x):
         """Activation at ``x`` without caching anything."""
         n, s, _, _ = self._natural()
-        return ((1 - s) * _softplus(n * x) / n + s * _sigmoid(n * x)).astype(x.dtype, copy=False)
+        return ((1 - s) * softplus(n * x) / n + s * sigmoid(n * x)).astype(x.dtype, copy=False)
 
     def partials(self, x, y=None):
         """Derivative in ``x`` and derivatives in each entry of :attr:`params`.
@@ -258,6 +493,12 @@ class AdaptiveActivation(Module):
             self._grads["gain_param"] += self._sum_to_param(grad_out * parts["fn"]) * dn
             self._grads["saturation_param"] += self._sum_to_param(grad_out * parts["fs"]) * ds
         return grad_out * parts["fx"]
+
+    def kernel_parameters(self, n_units):
+        """``(code, gain, saturation)`` per unit for the compiled recurrent loops."""
+        return (ACTIVATIONS["adaptive"].kernel_code,
+                np.broadcast_to(self.gain, n_units).astype(np.float64),
+                np.broadcast_to(self.saturation, n_units).astype(np.float64))
 
     # -- tangent (R-operator) passes ----------------------------------------
     def forward_tangent(self, x_dot, param_dots):
@@ -353,6 +594,11 @@ class ModReLU(Module):
         """Sum per-element parameter gradients to the parameter shapes."""
         return [a.reshape(-1, self.n_units).sum(axis=0) for a in arrays]
 
+    def kernel_parameters(self, n_units):
+        """``(code, b, unused)`` for the compiled recurrent loops."""
+        return (ACTIVATIONS["modrelu"].kernel_code, np.asarray(self.b, dtype=np.float64),
+                np.zeros(n_units))
+
     def forward_tangent(self, x_dot, param_dots):
         """Directional derivative of the output of the last :meth:`forward`."""
         on, sign = self._cache
@@ -365,61 +611,135 @@ class ModReLU(Module):
                 self.reduce_param_grads([grad_out_dot * on * sign]))
 
 
-#: names accepted by :func:`build_activation`
-ACTIVATION_NAMES = ("identity", "relu", "tanh", "logistic", "softplus", "adaptive", "modrelu")
+# ---------------------------------------------------------------------------
+# the table
+# ---------------------------------------------------------------------------
+# Kernel codes are the branches of ``_rnn_kernels._activate``; they are fixed
+# numbers (the compiled loops are cached on disk), never reused for another
+# activation.
+ACTIVATIONS.update({
+    "identity": ActivationFunction(_identity, _ones, _zeros, kernel_code=0,
+                                   description="x"),
+    "tanh": ActivationFunction(np.tanh, _tanh_derivative, _tanh_second_derivative,
+                               kernel_code=1, description="tanh(x)"),
+    "relu": ActivationFunction(_relu, _relu_derivative, _zeros, kernel_code=2,
+                               description="max(x, 0)"),
+    "logistic": ActivationFunction(_logistic, _logistic_derivative,
+                                   _logistic_second_derivative, kernel_code=3,
+                                   description="1 / (1 + exp(-x))"),
+    "softplus": ActivationFunction(_softplus, _softplus_derivative,
+                                   _softplus_second_derivative, kernel_code=4,
+                                   description="log(1 + exp(x))"),
+    "modrelu": ActivationFunction(kernel_code=5, module=ModReLU,
+                                  description="sign(x) max(|x| + b, 0), b learned per unit"),
+    "adaptive": ActivationFunction(kernel_code=6, module=AdaptiveActivation,
+                                   description="(1 - s) softplus(n x) / n + s sigmoid(n x), "
+                                               "n and s learned"),
+    "leaky_relu": ActivationFunction(_leaky_relu, _leaky_relu_derivative, _zeros,
+                                     description="x if x > 0 else 0.01 x"),
+    "gelu": ActivationFunction(_gelu, _gelu_derivative, _gelu_second_derivative,
+                               description="Gaussian error linear unit (tanh form)"),
+})
+
+#: kernel code of each activation that has a compiled form in the recurrent loops
+KERNEL_CODES = {name: row.kernel_code for name, row in ACTIVATIONS.items()
+                if row.kernel_code is not None}
+
+#: names accepted by :func:`build_activation` and the ``activation`` parameter of
+#: the MLP and recurrent estimators
+ACTIVATION_NAMES = tuple(ACTIVATIONS)
 
 
-def build_activation(name, n_units, *, per_neuron=False, init=(1.0, 0.0), dtype=np.float64):
+def _row(name):
+    if not isinstance(name, str) or name not in ACTIVATIONS:
+        raise ValueError(f"unknown activation {name!r}; choose one of {sorted(ACTIVATIONS)}")
+    return ACTIVATIONS[name]
+
+
+def build_activation(name, n_units=None, *, per_neuron=False, init=(1.0, 0.0),
+                     dtype=np.float64):
     """Activation module for a layer of ``n_units`` units.
 
     Parameters
     ----------
     name : str
-        One of :data:`ACTIVATION_NAMES`. ``'adaptive'`` is
+        A key of :data:`ACTIVATIONS`. ``'adaptive'`` is
         :class:`AdaptiveActivation` (learned gain and saturation), ``'modrelu'``
-        is :class:`ModReLU` (learned bias per unit); the others are the
-        parameter-free activations of the training core.
-    n_units : int
+        is :class:`ModReLU` (learned bias per unit); the others are
+        parameter-free :class:`Activation` modules.
+    n_units : int, optional
+        Width of the layer (required for 'modrelu' and for 'adaptive' with
+        ``per_neuron``).
     per_neuron : bool, default=False
         For ``'adaptive'``: one (gain, saturation) pair per neuron instead of
         one per layer.
     init : tuple of float, default=(1.0, 0.0)
         For ``'adaptive'``: initial (gain, saturation).
     dtype : numpy dtype, default=float64
+        Dtype of the learned parameters.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from graphsig.models._activations import build_activation
+    >>> build_activation("tanh").forward(np.zeros(2))
+    array([0., 0.])
     """
-    if name == "adaptive":
+    row = _row(name)
+    if row.module is AdaptiveActivation:
         gain, saturation = init
         return AdaptiveActivation(n_units, per_neuron=per_neuron, gain=gain,
                                   saturation=saturation, dtype=dtype)
-    if name == "modrelu":
-        return ModReLU(n_units, dtype=dtype)
-    if name not in ACTIVATION_NAMES:
-        raise ValueError(f"unknown activation {name!r}; choose one of {list(ACTIVATION_NAMES)}")
-    return ACTIVATIONS[name]()
+    if row.module is not None:
+        return row.module(n_units, dtype=dtype)
+    return Activation(name)
+
+
+def make_activation(spec, n_units=None):
+    """Build one activation module.
+
+    Parameters
+    ----------
+    spec : str, Module or callable
+        A key of :data:`ACTIVATIONS`; a module instance (deep-copied, so that
+        each layer gets its own parameters); or a callable ``spec(n_units)``
+        returning a module (for activations with per-neuron parameters).
+    n_units : int, optional
+        Width of the layer the activation follows.
+    """
+    if isinstance(spec, str):
+        return build_activation(spec, n_units)
+    if hasattr(spec, "forward") and hasattr(spec, "backward"):
+        return copy.deepcopy(spec)
+    if callable(spec):
+        return spec(n_units)
+    raise TypeError(f"activation must be a name, a module or a callable, got {spec!r}")
 
 
 def activation_value(act, x):
     """Evaluate an activation module at ``x`` without touching its cache."""
-    if hasattr(act, "value"):
-        return act.value(x)
-    if isinstance(act, Identity):
-        return x
-    return act._f(x)
+    return act.value(x)
 
 
 def activation_partials(act, x, y):
     """``(dy_dx, [dy_dparam, ...])`` of an activation at input ``x`` with output ``y``."""
-    if hasattr(act, "partials"):
-        return act.partials(x, y)
-    if isinstance(act, Identity):
-        return np.ones_like(x), []
-    return act._df(x, y), []
+    return act.partials(x, y)
+
+
+def activation_second_derivative(act, x, y):
+    """``f''(x)`` of a parameter-free activation with input ``x`` and output ``y``."""
+    second = getattr(act, "second_derivative", None)
+    if second is None:
+        raise NotImplementedError(
+            f"no second derivative for {type(act).__name__}; use its backward_tangent"
+        )
+    return second(x, y)
 
 
 def activation_factory(name, *, per_neuron=False, init=(1.0, 0.0)):
-    """Picklable callable ``factory(n_units) -> activation module`` for :func:`make_mlp`."""
-    if name not in ACTIVATION_NAMES:
-        raise ValueError(f"unknown activation {name!r}; choose one of {list(ACTIVATION_NAMES)}")
+    """Picklable callable ``factory(n_units) -> activation module`` for
+    :func:`~graphsig.models._layers.make_mlp`."""
+    _row(name)
     return partial(build_activation, name, per_neuron=per_neuron, init=tuple(init))
 
 
@@ -451,58 +771,3 @@ def check_adaptive_init(value):
             f"[0, 1]), got {value!r}"
         )
     return float(init[0]), float(init[1])
-
-
-#: constraints of the network parameters shared by the MLP estimators
-MLP_PARAMETER_CONSTRAINTS = {
-    "hidden_layer_sizes": ["array-like"],
-    "activation": [StrOptions(set(ACTIVATION_NAMES))],
-    "adaptive_per_neuron": ["boolean"],
-    "adaptive_init": [tuple, list],
-    "init": [StrOptions({"fan_in_uniform", "glorot_uniform", "he_uniform"})],
-}
-
-
-class AdaptiveMLPMixin:
-    """Network building and fitted activation shapes of the MLP estimators.
-
-    The estimator defines ``hidden_layer_sizes``, ``activation``,
-    ``adaptive_per_neuron``, ``adaptive_init`` and ``init``, and ``_n_outputs()``.
-    ``init='fan_in_uniform'`` draws weights and biases uniformly on
-    ``(-1/sqrt(fan_in), 1/sqrt(fan_in))``; 'glorot_uniform' and 'he_uniform'
-    draw the weights so and set the biases to zero.
-    """
-
-    def _hidden_sizes(self):
-        sizes = np.atleast_1d(np.asarray(self.hidden_layer_sizes))
-        if sizes.ndim != 1 or not np.issubdtype(sizes.dtype, np.integer) or np.any(sizes < 1):
-            raise ValueError(
-                f"hidden_layer_sizes must be a sequence of positive integers, got "
-                f"{self.hidden_layer_sizes!r}"
-            )
-        return [int(s) for s in sizes]
-
-    def _check_adaptive_init(self):
-        return check_adaptive_init(self.adaptive_init)
-
-    def _build_network(self, X, y, random_state, dtype):
-        from ._layers import make_mlp
-
-        factory = activation_factory(self.activation, per_neuron=self.adaptive_per_neuron,
-                                     init=self._check_adaptive_init())
-        sizes = [X.shape[1], *self._hidden_sizes(), self._n_outputs()]
-        return make_mlp(sizes, activation=factory, init=self.init, random_state=random_state,
-                        dtype=np.float64)
-
-    @property
-    def activation_gain_(self):
-        """Fitted gains ``n`` of the adaptive activations, one array per hidden layer
-        (shape (1,) per layer or (width,) per neuron); None for other activations."""
-        check_is_fitted(self, "network_")
-        return adaptive_parameters(self.network_.layers)[0]
-
-    @property
-    def activation_saturation_(self):
-        """Fitted saturations ``s``, as :attr:`activation_gain_`."""
-        check_is_fitted(self, "network_")
-        return adaptive_parameters(self.network_.layers)[1]

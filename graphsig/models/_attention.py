@@ -21,7 +21,6 @@ import numbers
 import numpy as np
 from sklearn.metrics import accuracy_score, r2_score
 from sklearn.utils._param_validation import StrOptions
-from sklearn.utils.multiclass import check_classification_targets, unique_labels
 
 from ._base import (
     TRAINING_PARAMETER_CONSTRAINTS,
@@ -30,10 +29,11 @@ from ._base import (
     NeuralRegressorMixin,
     NumberInterval,
     check_finite_network_output,
+    encode_labels,
 )
 from ._layers import Dense, Module, Normalization, make_mlp
 from ._losses import softmax
-from ._sets import validate_sets
+from ._sets import input_ndim, validate_sets
 
 __all__ = [
     "MultiHeadAttention",
@@ -373,7 +373,7 @@ _ATTENTION_CONSTRAINTS = {
     "residual": ["boolean"],
     "exclude_self": ["boolean"],
     "causal": ["boolean"],
-    "positional": ["boolean"],
+    "positional": ["boolean", StrOptions({"auto"})],
     "output": [StrOptions({"sequence", "tokens"})],
     "head_hidden_layer_sizes": ["array-like"],
 }
@@ -383,8 +383,24 @@ class _AttentionEstimator(BaseNeuralEstimator):
     """Input handling and network construction shared by the two estimators."""
 
     def _prepare_X(self, X, *, reset):
-        return validate_sets(self, X, reset=reset, n_items=self.n_tokens, item="token",
-                             min_items=1, fixed_n_items=self.positional)
+        if reset:  # a table of features, or tokens? (decided in fit, kept for predict)
+            self.positional_ = self._resolve_positional(X)
+            self._table_input = self.n_tokens is None and input_ndim(X) == 2
+        table = getattr(self, "_table_input", False)
+        X = validate_sets(self, X, reset=reset, n_items=self.n_tokens, item="token",
+                          min_items=1, fixed_n_items=self.positional_)
+        if table:
+            # a table of features: column j is the token x_j e_j, so that the token
+            # embedding is specific to each feature
+            X = X * np.eye(X.shape[1], dtype=X.dtype)
+        return X
+
+    def _resolve_positional(self, X):
+        """``positional``, with 'auto' resolved from the shape of ``X``: positions for a
+        2-D matrix of features (each column has its own meaning), none for 3-D sets."""
+        if self.positional != "auto":
+            return bool(self.positional)
+        return input_ndim(X) != 3
 
     def _check_targets_per_token(self, X, y):
         if self.output == "tokens" and y.shape[1] != X.shape[1]:
@@ -410,7 +426,7 @@ class _AttentionEstimator(BaseNeuralEstimator):
             n_searches=self.n_searches, n_retrievals=self.n_retrievals, d_model=self.d_model,
             search_dim=self.search_dim, value_dim=self.value_dim, n_layers=self.n_layers,
             ffn_width=self.ffn_width, layer_norm=self.layer_norm, residual=self.residual,
-            exclude_self=self.exclude_self, causal=self.causal, positional=self.positional,
+            exclude_self=self.exclude_self, causal=self.causal, positional=self.positional_,
             output=self.output, head_hidden_layer_sizes=head, random_state=random_state,
             dtype=dtype,
         )
@@ -450,8 +466,11 @@ _DOC_PARAMS = """
     ----------
     n_tokens : int, default=None
         Tokens per sample when ``X`` is 2-D of shape ``(n_samples, n_tokens *
-        n_token_features)`` (consecutive blocks of columns); None reads a 2-D
-        ``X`` as one token per column. 3-D ``X`` gives the tokens directly.
+        n_token_features)`` (consecutive blocks of columns). None reads a 2-D
+        ``X`` as a table of features: one token per column, the token of column
+        ``j`` being ``x_j e_j`` (the value in its own input slot), so that the
+        token embedding is specific to each feature, as in feature-tokenising
+        transformers for tables. 3-D ``X`` gives the tokens directly.
     attention : {'compositional', 'multihead'}, default='compositional'
         'multihead' is the multi-head attention baseline with ``n_searches``
         heads, each search paired with its own value (``n_retrievals`` is then
@@ -477,9 +496,14 @@ _DOC_PARAMS = """
         Tokens do not attend to themselves.
     causal : bool, default=False
         Token ``i`` attends only to tokens ``j <= i`` (sequences).
-    positional : bool, default=False
+    positional : bool or 'auto', default='auto'
         Add a learned embedding of the position (sequences); without it the
-        model is equivariant to permutations of the tokens (sets).
+        model is equivariant to permutations of the tokens (sets). 'auto' adds
+        positions when ``X`` is 2-D: the columns of a feature matrix each have
+        their own meaning, and without positions the model cannot tell which
+        feature a value belongs to; a 3-D ``X`` is read as a set of tokens,
+        without positions. The choice is
+        stored in ``positional_``.
     output : {'sequence', 'tokens'}, default='sequence'
         One prediction per sample (from the mean token) or one per token.
     head_hidden_layer_sizes : tuple of int, default=(64,)
@@ -504,6 +528,8 @@ shuffle, random_state, tol, warm_start, early_stopping, validation_fraction, n_i
     Attributes
     ----------
     n_tokens_, n_token_features_ : int
+    positional_ : bool
+        Whether positions are embedded (``positional`` with 'auto' resolved).
     n_outputs_ : int
     network_ : AttentionNetwork
     loss_curve_, n_iter_, t_, best_loss_, validation_scores_, best_validation_score_
@@ -535,7 +561,7 @@ shuffle, random_state, tol, warm_start, early_stopping, validation_fraction, n_i
     def __init__(self, n_tokens=None, *, attention="compositional", n_searches=4,
                  n_retrievals=4, d_model=64, search_dim=None, value_dim=None, n_layers=1,
                  ffn_width=None, layer_norm=False, residual=True, exclude_self=False,
-                 causal=False, positional=False, output="sequence", head_hidden_layer_sizes=(64,),
+                 causal=False, positional="auto", output="sequence", head_hidden_layer_sizes=(64,),
                  loss="squared_error", alpha=0.0, batch_size=64, solver="adam",
                  learning_rate_init=1e-3, momentum=0.9, max_grad_norm=None, max_iter=200,
                  shuffle=True, random_state=None, tol=1e-4, warm_start=False,
@@ -641,6 +667,8 @@ shuffle, random_state, tol, warm_start, early_stopping, validation_fraction, n_i
     ----------
     classes_ : ndarray
     n_tokens_, n_token_features_ : int
+    positional_ : bool
+        Whether positions are embedded (``positional`` with 'auto' resolved).
     network_ : AttentionNetwork
     loss_curve_, n_iter_, t_, best_loss_, validation_scores_, best_validation_score_
 
@@ -663,7 +691,7 @@ shuffle, random_state, tol, warm_start, early_stopping, validation_fraction, n_i
     def __init__(self, n_tokens=None, *, attention="compositional", n_searches=4,
                  n_retrievals=4, d_model=64, search_dim=None, value_dim=None, n_layers=1,
                  ffn_width=None, layer_norm=False, residual=True, exclude_self=False,
-                 causal=False, positional=False, output="sequence", head_hidden_layer_sizes=(64,),
+                 causal=False, positional="auto", output="sequence", head_hidden_layer_sizes=(64,),
                  alpha=0.0, batch_size=64, solver="adam", learning_rate_init=1e-3,
                  momentum=0.9, max_grad_norm=None, max_iter=200, shuffle=True,
                  random_state=None, tol=1e-4, warm_start=False, early_stopping=False,
@@ -711,22 +739,7 @@ shuffle, random_state, tol, warm_start, early_stopping, validation_fraction, n_i
                 "with output='tokens', y must have shape (n_samples, n_tokens); got "
                 f"{y.ndim} dimensions"
             )
-        check_classification_targets(y.ravel())
-        if reset:
-            labels = unique_labels(y.ravel()) if classes is None else unique_labels(
-                np.asarray(classes))
-            if len(labels) < 2:
-                raise ValueError(
-                    f"{type(self).__name__} needs samples of at least 2 classes in the data, "
-                    f"got 1 class: {labels[0]!r}"
-                )
-            self.classes_ = labels
-        else:
-            unknown = np.setdiff1d(unique_labels(y.ravel()), self.classes_)
-            if len(unknown):
-                raise ValueError(f"y contains labels not seen in the first call: "
-                                 f"{unknown.tolist()}")
-        return np.searchsorted(self.classes_, y).astype(np.intp)
+        return encode_labels(self, y, reset=reset, classes=classes, per_item=True)
 
     def _stratify(self, y):
         return super()._stratify(y) if y.ndim == 1 else None

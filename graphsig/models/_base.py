@@ -62,6 +62,7 @@ __all__ = [
     "NonFiniteOutputError",
     "NumberInterval",
     "TRAINING_PARAMETER_CONSTRAINTS",
+    "encode_labels",
 ]
 
 
@@ -444,31 +445,78 @@ class BaseNeuralEstimator(BaseEstimator):
         return tags
 
 
+def encode_labels(estimator, y, *, reset, classes=None, per_item=False):
+    """Class labels as indices into ``estimator.classes_``: the one label-encoding
+    path of the graphsig classifiers.
+
+    Parameters
+    ----------
+    estimator : classifier
+        On ``reset``, receives ``classes_`` (sorted unique labels, as
+        :func:`sklearn.utils.multiclass.unique_labels`); otherwise its
+        ``classes_`` are used, and labels outside them are an error.
+    y : array-like
+        One label per sample, shape (n_samples,) (a column vector is accepted
+        with scikit-learn's warning); with ``per_item``, one label per item of
+        a sample (token, time step), shape (n_samples, n_items).
+    reset : bool
+        First call (``fit``, or the first ``partial_fit``).
+    classes : array-like, optional
+        All labels that will ever appear (``partial_fit``); used on ``reset``.
+    per_item : bool, default=False
+
+    Returns
+    -------
+    ndarray of intp, shaped like ``y``
+
+    Examples
+    --------
+    >>> from sklearn.base import BaseEstimator
+    >>> est = BaseEstimator()
+    >>> encode_labels(est, ["b", "a", "b"], reset=True)
+    array([1, 0, 1])
+    >>> est.classes_
+    array(['a', 'b'], dtype='<U1')
+    """
+    name = type(estimator).__name__
+    if per_item:
+        y = np.asarray(y)
+        if y.ndim != 2:
+            raise ValueError(
+                f"y must hold one label per item, shape (n_samples, n_items); got {y.ndim} "
+                "dimensions"
+            )
+        flat = y.ravel()
+    else:
+        y = flat = column_or_1d(y, warn=True)
+    check_classification_targets(flat)
+    if reset:
+        labels = unique_labels(flat) if classes is None else unique_labels(np.asarray(classes))
+        if len(labels) < 2:
+            raise ValueError(
+                f"{name} needs samples of at least 2 classes in the data, got 1 class: "
+                f"{labels[0]!r}"
+            )
+        estimator.classes_ = labels
+    else:
+        unknown = np.setdiff1d(unique_labels(flat), estimator.classes_)
+        if len(unknown):
+            raise ValueError(
+                f"y contains labels not seen in the first call: {unknown.tolist()}; "
+                f"known classes are {estimator.classes_.tolist()}"
+            )
+    return np.searchsorted(estimator.classes_, y).astype(np.intp)
+
+
 class NeuralClassifierMixin(ClassifierMixin):
     """Labels, probabilities and the cross-entropy loss for classifiers.
 
     The network outputs one logit per class (``n_classes_`` outputs, last axis).
+    Labels are encoded by :func:`encode_labels`.
     """
 
     def _prepare_y(self, y, *, reset, classes=None):
-        y = column_or_1d(y, warn=True)
-        check_classification_targets(y)
-        if reset:
-            labels = unique_labels(y) if classes is None else unique_labels(np.asarray(classes))
-            if len(labels) < 2:
-                raise ValueError(
-                    f"{type(self).__name__} needs samples of at least 2 classes in the data, "
-                    f"got 1 class: {labels[0]!r}"
-                )
-            self.classes_ = labels
-        else:
-            unknown = np.setdiff1d(unique_labels(y), self.classes_)
-            if len(unknown):
-                raise ValueError(
-                    f"y contains labels not seen in the first call: {unknown.tolist()}; "
-                    f"known classes are {self.classes_.tolist()}"
-                )
-        return np.searchsorted(self.classes_, y).astype(np.intp)
+        return encode_labels(self, y, reset=reset, classes=classes)
 
     @property
     def n_classes_(self):

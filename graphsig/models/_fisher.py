@@ -16,11 +16,10 @@ import numpy as np
 from sklearn.utils._param_validation import StrOptions
 
 from ._activations import (
-    MLP_PARAMETER_CONSTRAINTS,
     AdaptiveActivation,
-    AdaptiveMLPMixin,
     ModReLU,
     activation_partials,
+    activation_second_derivative,
 )
 from ._base import (
     TRAINING_PARAMETER_CONSTRAINTS,
@@ -28,8 +27,9 @@ from ._base import (
     NeuralClassifierMixin,
     NumberInterval,
 )
-from ._layers import Dense, Identity, LeakyReLU, Logistic, ReLU, Softplus, Tanh, _sigmoid
+from ._layers import Dense
 from ._losses import SoftmaxCrossEntropy, _weights, softmax
+from ._multilayer_perceptron import MLP_PARAMETER_CONSTRAINTS, MLPMixin
 
 __all__ = [
     "FisherPenaltyClassifier",
@@ -43,18 +43,13 @@ __all__ = [
 # ---------------------------------------------------------------------------
 def _second_derivative(layer, x, y):
     """f''(x) of a parameter-free activation with input x and output y."""
-    if isinstance(layer, (Identity, ReLU, LeakyReLU)):
-        return np.zeros_like(x)
-    if isinstance(layer, Tanh):
-        return -2 * y * (1 - y * y)
-    if isinstance(layer, Logistic):
-        return y * (1 - y) * (1 - 2 * y)
-    if isinstance(layer, Softplus):
-        s = _sigmoid(x)
-        return s * (1 - s)
-    raise NotImplementedError(
-        f"no Hessian-vector product through {type(layer).__name__}; use hvp='finite_difference'"
-    )
+    try:
+        return activation_second_derivative(layer, x, y)
+    except NotImplementedError:
+        raise NotImplementedError(
+            f"no Hessian-vector product through {type(layer).__name__}; use "
+            "hvp='finite_difference'"
+        ) from None
 
 
 def _split_by_layer(vector, layers):
@@ -206,7 +201,7 @@ def mlp_fisher_trace(network, X):
 # ---------------------------------------------------------------------------
 # the estimator
 # ---------------------------------------------------------------------------
-class FisherPenaltyClassifier(AdaptiveMLPMixin, NeuralClassifierMixin, BaseNeuralEstimator):
+class FisherPenaltyClassifier(MLPMixin, NeuralClassifierMixin, BaseNeuralEstimator):
     """MLP classifier with the Fisher penalty, recording the trace of the Fisher information.
 
     Each penalised step minimises

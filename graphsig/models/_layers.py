@@ -12,9 +12,9 @@ Parameters are updated in place by the optimisers, so references held by a
 module stay valid during training. Arrays broadcast over leading dimensions:
 a :class:`Dense` layer maps ``(..., n_in)`` to ``(..., n_out)``, which applies
 one shared layer to every object or token of a sample.
-"""
 
-import copy
+The activations are in :mod:`graphsig.models._activations`, one table.
+"""
 
 import numpy as np
 from sklearn.utils import check_random_state
@@ -23,17 +23,7 @@ __all__ = [
     "Module",
     "Sequential",
     "Dense",
-    "Activation",
-    "Identity",
-    "ReLU",
-    "LeakyReLU",
-    "Tanh",
-    "Logistic",
-    "Softplus",
-    "GELU",
     "Normalization",
-    "ACTIVATIONS",
-    "make_activation",
     "make_mlp",
 ]
 
@@ -271,142 +261,6 @@ class Dense(Module):
         return grad_out @ self.W.T
 
 
-class Activation(Module):
-    """Elementwise nonlinearity; subclasses define ``_f`` and ``_df``.
-
-    ``_df(x, y)`` returns the derivative at the cached input ``x`` with the
-    cached output ``y``. Activations with learnable parameters subclass
-    :class:`Module` directly (or this class), register them with ``add_param``
-    and add their gradients in ``backward``.
-    """
-
-    def __init__(self):
-        super().__init__()
-        self._cache = None
-
-    def forward(self, x):
-        y = self._f(x)
-        self._cache = (x, y)
-        return y
-
-    def backward(self, grad_out):
-        x, y = self._cache
-        return grad_out * self._df(x, y)
-
-
-class Identity(Activation):
-    def forward(self, x):
-        return x
-
-    def backward(self, grad_out):
-        return grad_out
-
-
-class ReLU(Activation):
-    def _f(self, x):
-        return np.maximum(x, 0)
-
-    def _df(self, x, y):
-        return (x > 0).astype(x.dtype)
-
-
-class LeakyReLU(Activation):
-    def __init__(self, negative_slope=0.01):
-        super().__init__()
-        self.negative_slope = float(negative_slope)
-
-    def _f(self, x):
-        return np.where(x > 0, x, self.negative_slope * x)
-
-    def _df(self, x, y):
-        return np.where(x > 0, 1.0, self.negative_slope).astype(x.dtype)
-
-
-class Tanh(Activation):
-    def _f(self, x):
-        return np.tanh(x)
-
-    def _df(self, x, y):
-        return 1 - y * y
-
-
-def _sigmoid(x):
-    # overflow-free logistic function
-    e = np.exp(-np.abs(x))
-    return np.where(x >= 0, 1 / (1 + e), e / (1 + e))
-
-
-def _softplus(x):
-    return np.maximum(x, 0) + np.log1p(np.exp(-np.abs(x)))
-
-
-class Logistic(Activation):
-    def _f(self, x):
-        return _sigmoid(x)
-
-    def _df(self, x, y):
-        return y * (1 - y)
-
-
-class Softplus(Activation):
-    def _f(self, x):
-        return _softplus(x)
-
-    def _df(self, x, y):
-        return _sigmoid(x)
-
-
-class GELU(Activation):
-    """Gaussian error linear unit, tanh approximation."""
-
-    _c = np.sqrt(2 / np.pi)
-
-    def _f(self, x):
-        return 0.5 * x * (1 + np.tanh(self._c * (x + 0.044715 * x**3)))
-
-    def _df(self, x, y):
-        u = self._c * (x + 0.044715 * x**3)
-        t = np.tanh(u)
-        du = self._c * (1 + 3 * 0.044715 * x**2)
-        return 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * du
-
-
-ACTIVATIONS = {
-    "identity": Identity,
-    "relu": ReLU,
-    "leaky_relu": LeakyReLU,
-    "tanh": Tanh,
-    "logistic": Logistic,
-    "softplus": Softplus,
-    "gelu": GELU,
-}
-
-
-def make_activation(spec, n_units=None):
-    """Build one activation module.
-
-    Parameters
-    ----------
-    spec : str, Module or callable
-        A name from ``ACTIVATIONS``; a module instance (deep-copied, so that
-        each layer gets its own parameters); or a callable ``spec(n_units)``
-        returning a module (for activations with per-neuron parameters).
-    n_units : int, optional
-        Width of the layer the activation follows.
-    """
-    if isinstance(spec, str):
-        if spec not in ACTIVATIONS:
-            raise ValueError(
-                f"unknown activation {spec!r}; choose one of {sorted(ACTIVATIONS)}"
-            )
-        return ACTIVATIONS[spec]()
-    if hasattr(spec, "forward") and hasattr(spec, "backward"):
-        return copy.deepcopy(spec)
-    if callable(spec):
-        return spec(n_units)
-    raise TypeError(f"activation must be a name, a module or a callable, got {spec!r}")
-
-
 def make_mlp(layer_sizes, *, activation="relu", output_activation=None, init="glorot_uniform",
              random_state=None, dtype=np.float64):
     """Multi-layer perceptron as a :class:`Sequential` of Dense and activations.
@@ -416,7 +270,8 @@ def make_mlp(layer_sizes, *, activation="relu", output_activation=None, init="gl
     layer_sizes : sequence of int
         ``[n_in, hidden_1, ..., n_out]``; at least two entries.
     activation : str, Module or callable
-        Hidden nonlinearity, see :func:`make_activation`.
+        Hidden nonlinearity, see
+        :func:`~graphsig.models._activations.make_activation`.
     output_activation : str, Module, callable or None
         Nonlinearity after the last layer; None leaves it linear.
     init, random_state, dtype
@@ -432,6 +287,8 @@ def make_mlp(layer_sizes, *, activation="relu", output_activation=None, init="gl
     >>> net.n_params
     50
     """
+    from ._activations import make_activation  # the activations build on Module
+
     sizes = [int(s) for s in layer_sizes]
     if len(sizes) < 2:
         raise ValueError("layer_sizes needs at least an input and an output width")

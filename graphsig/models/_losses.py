@@ -8,7 +8,8 @@ to ``output``.
 
 import numpy as np
 
-from ._layers import _sigmoid, _softplus
+from ._activations import sigmoid as _sigmoid
+from ._activations import softplus as _softplus
 
 __all__ = [
     "softmax",

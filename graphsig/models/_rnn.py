@@ -28,7 +28,6 @@ import numbers
 import numpy as np
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import StrOptions
-from sklearn.utils.multiclass import check_classification_targets, unique_labels
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from ._activations import (
@@ -44,6 +43,7 @@ from ._base import (
     NeuralClassifierMixin,
     NumberInterval,
     check_finite_network_output,
+    encode_labels,
 )
 from ._layers import Dense, Module
 from ._optim import SGD, Adam
@@ -263,37 +263,25 @@ class RecurrentNetwork(Module):
 
     # -- passes ---------------------------------------------------------------
     def _kernel_activation(self):
-        """(code, p0, p1) of the activation for the compiled loop, or None."""
-        from . import _rnn_kernels as k
-        from ._activations import AdaptiveActivation, ModReLU
-        from ._layers import Identity, Logistic, ReLU, Softplus, Tanh
-
-        act, n = self.activation, self.n_hidden
-        empty = np.zeros(n)
-        if isinstance(act, AdaptiveActivation):
-            return (k.ADAPTIVE, np.broadcast_to(act.gain, n).astype(np.float64),
-                    np.broadcast_to(act.saturation, n).astype(np.float64))
-        if isinstance(act, ModReLU):
-            return k.MODRELU, np.asarray(act.b, dtype=np.float64), empty
-        codes = {Identity: k.IDENTITY, Tanh: k.TANH, ReLU: k.RELU, Logistic: k.LOGISTIC,
-                 Softplus: k.SOFTPLUS}
-        code = codes.get(type(act))
-        return None if code is None else (code, empty, empty)
+        """(code, p0, p1) of the activation for the compiled loop, or None
+        (its row of the activation table has no kernel code)."""
+        return self.activation.kernel_parameters(self.n_hidden)
 
     def _run(self, X, W, compiled=True):
         """Pre-activations ``Z`` and states ``H`` for inputs ``X`` (n, T, n_in)."""
-        Z = np.ascontiguousarray(self.input.forward(X), dtype=np.float64)
+        # in the dtype of the parameters and inputs (float32 stays float32)
+        Z = np.ascontiguousarray(self.input.forward(X))
         spec = self._kernel_activation() if compiled else None
         if spec is not None:
             from ._rnn_kernels import forward_loop
 
-            WT = np.ascontiguousarray(W.T, dtype=np.float64)
+            WT = np.ascontiguousarray(W.T, dtype=Z.dtype)
             H = forward_loop(Z, WT, *spec)
             return Z, H
         # reference implementation (and fallback for other activations)
         H = np.empty_like(Z)
         act = self.activation
-        WT = W.T
+        WT = W.T.astype(Z.dtype, copy=False)
         h = None
         for t in range(Z.shape[1]):
             z = Z[:, t]
@@ -310,9 +298,9 @@ class RecurrentNetwork(Module):
         if compiled:
             from ._rnn_kernels import backward_loop
 
-            dH = np.ascontiguousarray(dH, dtype=np.float64)
-            dZ = backward_loop(dH, np.ascontiguousarray(fx, dtype=np.float64),
-                               np.ascontiguousarray(W, dtype=np.float64))
+            dH = np.ascontiguousarray(dH)
+            dZ = backward_loop(dH, np.ascontiguousarray(fx, dtype=dH.dtype),
+                               np.ascontiguousarray(W, dtype=dH.dtype))
             return dH, dZ
         dZ = np.empty_like(dH)
         carry = None
@@ -440,6 +428,21 @@ class NonNormalRNNClassifier(NeuralClassifierMixin, BaseNeuralEstimator):
     recurrent_learning_rate : float or None, default=None
         Learning rate of the parameters of ``W`` (``A``, angles, scales,
         ``T``, or the vanilla ``W``); None uses ``learning_rate_init``.
+    modulus_learning_rate : 'auto' or float, default='auto'
+        Learning rate of the moduli ``alpha_k`` of the eigenvalues (nonnormal
+        only). Their effect compounds along the sequence: a state is
+        multiplied by about ``alpha_k^n_timesteps`` on its way through, and
+        an optimiser step that moves ``alpha_k`` by the learning rate (as
+        Adam's steps do, whatever the gradient's size) changes that factor
+        ``n_timesteps`` times as much. 'auto' therefore divides the recurrent
+        learning rate by the length of the training sequences, so that one
+        step changes the gain over a whole sequence by about the recurrent
+        learning rate. (At the recurrent learning rate itself, ``alpha_k``
+        drifts to about 0.85 within a few hundred Adam steps on the copy task
+        at delay 200, a gain of 1e-14 over the delay, and the memory is
+        lost.) The non-normal part ``T``, whose effect grows polynomially
+        rather than exponentially along the sequence, learns at the
+        recurrent learning rate.
     alpha : float, default=0.0
         L2 penalty on the input, read-out (and vanilla recurrent) weights.
     batch_size, solver, learning_rate_init, momentum, max_grad_norm, max_iter, \
@@ -488,12 +491,15 @@ n_iter_no_change
         "scale_penalty": [NumberInterval(numbers.Real, 0, None, closed="left")],
         "triangular_penalty": [NumberInterval(numbers.Real, 0, None, closed="left")],
         "recurrent_learning_rate": [None, NumberInterval(numbers.Real, 0, None, closed="neither")],
+        "modulus_learning_rate": [StrOptions({"auto"}),
+                                  NumberInterval(numbers.Real, 0, None, closed="neither")],
     }
 
     def __init__(self, n_hidden=64, *, recurrence="nonnormal", activation="modrelu",
                  adaptive_per_neuron=True, adaptive_init=(1.0, 0.0), n_timesteps=None,
                  recurrent_init="auto", scale_penalty=1e-4, triangular_penalty=1e-6,
-                 recurrent_learning_rate=None, alpha=0.0, batch_size="auto", solver="adam",
+                 recurrent_learning_rate=None, modulus_learning_rate="auto", alpha=0.0,
+                 batch_size="auto", solver="adam",
                  learning_rate_init=1e-3, momentum=0.9, max_grad_norm=1.0, max_iter=200,
                  shuffle=True, random_state=None, tol=1e-4, warm_start=False,
                  early_stopping=False, validation_fraction=0.1, n_iter_no_change=10):
@@ -507,6 +513,7 @@ n_iter_no_change
         self.scale_penalty = scale_penalty
         self.triangular_penalty = triangular_penalty
         self.recurrent_learning_rate = recurrent_learning_rate
+        self.modulus_learning_rate = modulus_learning_rate
         self.alpha = alpha
         self.batch_size = batch_size
         self.solver = solver
@@ -567,25 +574,12 @@ n_iter_no_change
                 f"y has {y_arr.shape[1]} labels per sequence but the sequences have "
                 f"{self.n_timesteps_} time steps"
             )
-        check_classification_targets(y_arr.ravel())
+        if not reset and not self._sequence_targets:
+            raise ValueError("y must have one label per sequence, as in fit")
+        codes = encode_labels(self, y_arr, reset=reset, classes=classes, per_item=True)
         if reset:
-            labels = unique_labels(y_arr.ravel()) if classes is None else \
-                unique_labels(np.asarray(classes))
-            if len(labels) < 2:
-                raise ValueError(
-                    f"{type(self).__name__} needs samples of at least 2 classes in the data, "
-                    f"got 1 class: {labels[0]!r}"
-                )
-            self.classes_ = labels
             self._sequence_targets = True
-        else:
-            if not self._sequence_targets:
-                raise ValueError("y must have one label per sequence, as in fit")
-            unknown = np.setdiff1d(unique_labels(y_arr.ravel()), self.classes_)
-            if len(unknown):
-                raise ValueError(f"y contains labels not seen in the first call: "
-                                 f"{unknown.tolist()}")
-        return np.searchsorted(self.classes_, y_arr).astype(np.intp)
+        return codes
 
     def _stratify(self, y):
         return None if y.ndim == 2 else super()._stratify(y)
@@ -600,20 +594,33 @@ n_iter_no_change
             activation=self.activation, output="sequence" if y.ndim == 2 else "last",
             recurrent_init=init, adaptive_per_neuron=self.adaptive_per_neuron,
             adaptive_init=check_adaptive_init(self.adaptive_init), random_state=random_state,
-            dtype=np.float64,
+            dtype=dtype,
         )
+
+    def _modulus_rate(self):
+        """Learning rate of the moduli ``alpha_k`` (see the class docstring)."""
+        rec = (self.learning_rate_init if self.recurrent_learning_rate is None
+               else self.recurrent_learning_rate)
+        if self.modulus_learning_rate == "auto":
+            return rec / self.n_timesteps_
+        return float(self.modulus_learning_rate)
 
     def _make_optimizer(self):
         net = self.network_
         lr = self.learning_rate_init
-        if self.recurrent_learning_rate is None or self.recurrent_learning_rate == lr:
+        rec = lr if self.recurrent_learning_rate is None else self.recurrent_learning_rate
+        modulus = self._modulus_rate() if self.recurrence == "nonnormal" else rec
+        if rec == lr and modulus == lr:
             return super()._make_optimizer()
-        rec_ids = {id(p) for name, p in net._params.items()
-                   if name in ("W", "skew", "angles", "scales", "upper")}
+        kind = {id(p): (2 if name == "scales" else 1)
+                for name, p in net._params.items()
+                if name in ("W", "skew", "angles", "scales", "upper")}
         params = net.params
         groups = []
-        for is_rec, rate in ((False, lr), (True, self.recurrent_learning_rate)):
-            idx = [i for i, p in enumerate(params) if (id(p) in rec_ids) == is_rec]
+        for group, rate in ((0, lr), (1, rec), (2, modulus)):
+            idx = [i for i, p in enumerate(params) if kind.get(id(p), 0) == group]
+            if not idx:
+                continue
             chosen = [params[i] for i in idx]
             if self.solver == "adam":
                 opt = Adam(chosen, learning_rate=rate)

@@ -1,15 +1,24 @@
 """Compiled time loops of the recurrent networks (numba, cached on disk).
 
 Imported only when a recurrent network runs, so that importing graphsig
-compiles nothing. The activation is selected by an integer code; its
+compiles nothing. The activation is selected by an integer code, its
+``kernel_code`` in :data:`graphsig.models._activations.ACTIVATIONS`; its
 parameters come as two per-unit arrays.
 """
 
 import numpy as np
 from numba import njit
 
-# activation codes
-IDENTITY, TANH, RELU, LOGISTIC, SOFTPLUS, MODRELU, ADAPTIVE = range(7)
+from ._activations import KERNEL_CODES
+
+# activation codes, from the table of activations (compile-time constants here)
+IDENTITY = KERNEL_CODES["identity"]
+TANH = KERNEL_CODES["tanh"]
+RELU = KERNEL_CODES["relu"]
+LOGISTIC = KERNEL_CODES["logistic"]
+SOFTPLUS = KERNEL_CODES["softplus"]
+MODRELU = KERNEL_CODES["modrelu"]
+ADAPTIVE = KERNEL_CODES["adaptive"]
 
 
 @njit(cache=True, inline="always")
@@ -62,8 +71,8 @@ def forward_loop(Z, WT, code, p0, p1):
     the pre-activations on exit; returns the states ``H``."""
     n_samples, n_steps, n_units = Z.shape
     H = np.empty_like(Z)
-    h = np.empty((n_samples, n_units))
-    z = np.empty((n_samples, n_units))
+    h = np.empty((n_samples, n_units), dtype=Z.dtype)
+    z = np.empty((n_samples, n_units), dtype=Z.dtype)
     for t in range(n_steps):
         if t == 0:
             z[:, :] = Z[:, 0, :]
@@ -83,8 +92,8 @@ def backward_loop(dH, fx, W):
     the gradients of the pre-activations."""
     n_samples, n_steps, n_units = dH.shape
     dZ = np.empty_like(dH)
-    dz = np.empty((n_samples, n_units))
-    carry = np.zeros((n_samples, n_units))
+    dz = np.empty((n_samples, n_units), dtype=dH.dtype)
+    carry = np.zeros((n_samples, n_units), dtype=dH.dtype)
     for t in range(n_steps - 1, -1, -1):
         for i in range(n_samples):
             for j in range(n_units):

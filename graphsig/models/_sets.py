@@ -3,7 +3,19 @@
 import numpy as np
 from sklearn.utils.validation import check_array, validate_data
 
-__all__ = ["validate_sets"]
+__all__ = ["input_ndim", "validate_sets"]
+
+
+def input_ndim(X):
+    """Number of dimensions of array-like ``X`` as given (3 when ragged: the
+    validation then reports it)."""
+    ndim = getattr(X, "ndim", None)
+    if ndim is not None:
+        return ndim
+    try:
+        return np.asarray(X).ndim
+    except ValueError:
+        return 3
 
 
 def validate_sets(estimator, X, *, reset, n_items=None, item="object", min_items=1,

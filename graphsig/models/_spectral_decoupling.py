@@ -10,20 +10,20 @@ import numbers
 
 import numpy as np
 
-from ._activations import MLP_PARAMETER_CONSTRAINTS, AdaptiveMLPMixin
+from ._activations import sigmoid as _sigmoid
 from ._base import (
     TRAINING_PARAMETER_CONSTRAINTS,
     BaseNeuralEstimator,
     NeuralClassifierMixin,
     NumberInterval,
 )
-from ._layers import _sigmoid
 from ._losses import BinaryCrossEntropy, _weights
+from ._multilayer_perceptron import MLP_PARAMETER_CONSTRAINTS, MLPMixin
 
 __all__ = ["SpectralDecouplingClassifier"]
 
 
-class SpectralDecouplingClassifier(AdaptiveMLPMixin, NeuralClassifierMixin, BaseNeuralEstimator):
+class SpectralDecouplingClassifier(MLPMixin, NeuralClassifierMixin, BaseNeuralEstimator):
     """MLP classifier with Spectral Decoupling, ``CE + (lambda/2) ||logits - gamma_y||^2``.
 
     The loss of a mini-batch is the mean over its samples of

@@ -1,4 +1,4 @@
-"""Analysis of learning dynamics and of trained dynamical systems.
+"""Lyapunov spectra of recurrent networks.
 
 :func:`lyapunov_spectrum` measures how a recurrent network expands or
 contracts perturbations of its state along its trajectory: the Lyapunov
