@@ -125,7 +125,7 @@ def test_bad_shapes():
     with pytest.raises(ValueError, match="y has 5 labels per sequence"):
         RelevancyScreeningRNNClassifier().fit(X, Y[:, :5])
     clf = RelevancyScreeningRNNClassifier(4, max_iter=1, random_state=0).fit(X, y)
-    with pytest.raises(ValueError, match="fitted on sequences of 9 steps"):
+    with pytest.raises(ValueError, match="fitted on sequences of 9 time steps"):
         clf.predict(X[:, :5])
 
 

@@ -39,7 +39,6 @@ import numbers
 
 import numpy as np
 from sklearn.utils import check_random_state
-from sklearn.utils.validation import check_array, validate_data
 
 from ._base import (
     TRAINING_PARAMETER_CONSTRAINTS,
@@ -48,6 +47,7 @@ from ._base import (
     NumberInterval,
 )
 from ._layers import Dense, Module
+from ._sequences import SequenceInputMixin
 
 __all__ = ["BRIMsNetwork", "BRIMsClassifier"]
 
@@ -300,15 +300,7 @@ class BRIMsNetwork(Module):
         return dX
 
 
-def _nesting_depth(X):
-    depth = 0
-    while isinstance(X, (list, tuple)) and len(X) and depth < 4:
-        depth += 1
-        X = X[0]
-    return depth
-
-
-class BRIMsClassifier(NeuralClassifierMixin, BaseNeuralEstimator):
+class BRIMsClassifier(SequenceInputMixin, NeuralClassifierMixin, BaseNeuralEstimator):
     """Sequence classifier of layers of recurrent modules competing for their input (BRIMs).
 
     Each layer holds ``n_modules`` small tanh recurrent modules. At every step
@@ -422,33 +414,7 @@ n_iter_no_change
         if reset and self.top_k > self.n_modules:
             raise ValueError(f"top_k={self.top_k} is larger than n_modules={self.n_modules}: "
                              "at most all the modules of a layer can be active")
-        dtype = [np.float64, np.float32]
-        if getattr(X, "ndim", None) == 3 or (not hasattr(X, "ndim") and _nesting_depth(X) == 3):
-            X = check_array(X, allow_nd=True, dtype=dtype, input_name="X")
-            if self.n_timesteps is not None and X.shape[1] != self.n_timesteps:
-                raise ValueError(f"X holds sequences of {X.shape[1]} time steps but "
-                                 f"n_timesteps={self.n_timesteps}")
-            if reset:
-                self.n_features_in_ = X.shape[1] * X.shape[2]
-                self.n_timesteps_, self._n_step_features = X.shape[1], X.shape[2]
-            elif X.shape[1:] != (self.n_timesteps_, self._n_step_features):
-                raise ValueError(
-                    f"X holds sequences of {X.shape[1]} time steps with {X.shape[2]} features "
-                    f"each, but {type(self).__name__} was fitted on sequences of "
-                    f"{self.n_timesteps_} time steps with {self._n_step_features} features")
-            return X
-        if getattr(X, "ndim", None) is not None and X.ndim > 3:
-            raise ValueError(f"X must be 2-D or 3-D (n_samples, n_timesteps, n_features), "
-                             f"got {X.ndim} dimensions")
-        X = validate_data(self, X, reset=reset, dtype=dtype)
-        n_steps = X.shape[1] if self.n_timesteps is None else self.n_timesteps
-        if X.shape[1] % n_steps:
-            raise ValueError(
-                f"X has {X.shape[1]} columns, which is not a multiple of n_timesteps={n_steps}")
-        X = X.reshape(X.shape[0], n_steps, X.shape[1] // n_steps)
-        if reset:
-            self.n_timesteps_, self._n_step_features = X.shape[1], X.shape[2]
-        return X
+        return super()._prepare_X(X, reset=reset)
 
     def _build_network(self, X, y, random_state, dtype):
         return BRIMsNetwork(X.shape[2], len(self.classes_), n_layers=self.n_layers,

@@ -32,8 +32,7 @@ import numbers
 
 import numpy as np
 from sklearn.utils._param_validation import StrOptions
-from sklearn.utils.multiclass import check_classification_targets, unique_labels
-from sklearn.utils.validation import check_array, check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
 
 from ._base import (
     TRAINING_PARAMETER_CONSTRAINTS,
@@ -42,6 +41,7 @@ from ._base import (
     NumberInterval,
 )
 from ._layers import Dense, Module
+from ._sequences import SequenceInputMixin, SequenceTargetsMixin
 
 __all__ = ["RelevancyScreeningNetwork", "RelevancyScreeningRNNClassifier"]
 
@@ -195,16 +195,8 @@ class RelevancyScreeningNetwork(Module):
         return self.input.backward(dZ)
 
 
-def _depth(X):
-    """Nesting depth of a list-like input (3 for a list of sequences of vectors)."""
-    depth = 0
-    while isinstance(X, (list, tuple)) and len(X) and depth < 4:
-        depth += 1
-        X = X[0]
-    return depth
-
-
-class RelevancyScreeningRNNClassifier(NeuralClassifierMixin, BaseNeuralEstimator):
+class RelevancyScreeningRNNClassifier(SequenceTargetsMixin, SequenceInputMixin,
+                                       NeuralClassifierMixin, BaseNeuralEstimator):
     """Recurrent classifier with self-attention over a relevancy-screened memory.
 
     A tanh RNN whose next state also receives an attention read-out of past
@@ -302,64 +294,6 @@ n_iter_no_change
         self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change
-
-    # -- data -------------------------------------------------------------------------
-    def _prepare_X(self, X, *, reset):
-        dtype = [np.float64, np.float32]
-        if getattr(X, "ndim", None) == 3 or (not hasattr(X, "ndim") and _depth(X) == 3):
-            X = check_array(X, allow_nd=True, dtype=dtype, input_name="X")
-            if reset:
-                self.n_features_in_ = X.shape[1] * X.shape[2]
-                self.n_timesteps_, self._n_step_features = X.shape[1], X.shape[2]
-            elif X.shape[1:] != (self.n_timesteps_, self._n_step_features):
-                raise ValueError(
-                    f"X holds sequences of {X.shape[1]} steps with {X.shape[2]} features "
-                    f"each, but {type(self).__name__} was fitted on sequences of "
-                    f"{self.n_timesteps_} steps with {self._n_step_features} features"
-                )
-            return X
-        X = validate_data(self, X, reset=reset, dtype=dtype)
-        n_steps = X.shape[1] if self.n_timesteps is None else self.n_timesteps
-        if X.shape[1] % n_steps:
-            raise ValueError(
-                f"X has {X.shape[1]} columns, which is not a multiple of n_timesteps={n_steps}"
-            )
-        X = X.reshape(X.shape[0], n_steps, X.shape[1] // n_steps)
-        if reset:
-            self.n_timesteps_, self._n_step_features = X.shape[1], X.shape[2]
-        return X
-
-    def _prepare_y(self, y, *, reset, classes=None):
-        y_arr = np.asarray(y)
-        if y_arr.ndim != 2 or (y_arr.shape[1] == 1 and self.n_timesteps_ != 1):
-            if reset:
-                self._sequence_targets = False
-            elif self._sequence_targets:
-                raise ValueError("y must have one label per time step, as in fit")
-            return super()._prepare_y(y, reset=reset, classes=classes)
-        if y_arr.shape[1] != self.n_timesteps_:
-            raise ValueError(f"y has {y_arr.shape[1]} labels per sequence but the sequences "
-                             f"have {self.n_timesteps_} time steps")
-        check_classification_targets(y_arr.ravel())
-        if reset:
-            labels = unique_labels(y_arr.ravel()) if classes is None else \
-                unique_labels(np.asarray(classes))
-            if len(labels) < 2:
-                raise ValueError(f"{type(self).__name__} needs samples of at least 2 classes "
-                                 f"in the data, got 1 class: {labels[0]!r}")
-            self.classes_ = labels
-            self._sequence_targets = True
-        else:
-            if not self._sequence_targets:
-                raise ValueError("y must have one label per sequence, as in fit")
-            unknown = np.setdiff1d(unique_labels(y_arr.ravel()), self.classes_)
-            if len(unknown):
-                raise ValueError(f"y contains labels not seen in the first call: "
-                                 f"{unknown.tolist()}")
-        return np.searchsorted(self.classes_, y_arr).astype(np.intp)
-
-    def _stratify(self, y):
-        return None if y.ndim == 2 else super()._stratify(y)
 
     def _build_network(self, X, y, random_state, dtype):
         return RelevancyScreeningNetwork(

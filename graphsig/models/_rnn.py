@@ -28,7 +28,7 @@ import numbers
 import numpy as np
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import StrOptions
-from sklearn.utils.validation import check_array, check_is_fitted, validate_data
+from sklearn.utils.validation import check_array, check_is_fitted
 
 from ._activations import (
     ACTIVATION_NAMES,
@@ -43,10 +43,10 @@ from ._base import (
     NeuralClassifierMixin,
     NumberInterval,
     check_finite_network_output,
-    encode_labels,
 )
 from ._layers import Dense, Module
 from ._optim import SGD, Adam
+from ._sequences import SequenceInputMixin, SequenceTargetsMixin
 
 __all__ = ["RecurrentNetwork", "NonNormalRNNClassifier", "expm_skew", "SkewExponential"]
 
@@ -363,16 +363,6 @@ class RecurrentNetwork(Module):
 # ---------------------------------------------------------------------------
 # the estimator
 # ---------------------------------------------------------------------------
-def _nesting_depth(X):
-    """Number of nested sequence levels of a list-like input (3 for sequences)."""
-    depth = 0
-    # a list that contains itself would nest forever; only depths up to 3 matter
-    while isinstance(X, (list, tuple)) and len(X) and depth < 4:
-        depth += 1
-        X = X[0]
-    return depth + (np.ndim(X) if isinstance(X, np.ndarray) else 0)
-
-
 class _ParameterGroups:
     """Optimisers over disjoint groups of a network's parameter list."""
 
@@ -384,7 +374,8 @@ class _ParameterGroups:
             opt.step([grads[i] for i in idx])
 
 
-class NonNormalRNNClassifier(NeuralClassifierMixin, BaseNeuralEstimator):
+class NonNormalRNNClassifier(SequenceTargetsMixin, SequenceInputMixin, NeuralClassifierMixin,
+                             BaseNeuralEstimator):
     """Recurrent classifier with a non-normal recurrent matrix (nnRNN), and its baselines.
 
     The recurrent matrix is ``W = P (Lambda + T o M) P^T`` with
@@ -528,61 +519,6 @@ n_iter_no_change
         self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change
-
-    # -- data -----------------------------------------------------------------
-    def _prepare_X(self, X, *, reset):
-        dtype = [np.float64, np.float32]
-        if getattr(X, "ndim", None) == 3 or (not hasattr(X, "ndim") and _nesting_depth(X) == 3):
-            X = check_array(X, allow_nd=True, dtype=dtype, input_name="X")
-            if self.n_timesteps is not None and X.shape[1] != self.n_timesteps:
-                raise ValueError(
-                    f"X holds sequences of {X.shape[1]} time steps but n_timesteps="
-                    f"{self.n_timesteps}"
-                )
-            if reset:
-                self.n_features_in_ = X.shape[1] * X.shape[2]
-                self.n_timesteps_, self._n_step_features = X.shape[1], X.shape[2]
-            elif X.shape[1:] != (self.n_timesteps_, self._n_step_features):
-                raise ValueError(
-                    f"X holds sequences of {X.shape[1]} time steps with {X.shape[2]} features "
-                    f"each, but {type(self).__name__} was fitted on sequences of "
-                    f"{self.n_timesteps_} time steps with {self._n_step_features} features"
-                )
-            return X
-        X = validate_data(self, X, reset=reset, dtype=dtype)
-        n_steps = X.shape[1] if self.n_timesteps is None else self.n_timesteps
-        if X.shape[1] % n_steps:
-            raise ValueError(
-                f"X has {X.shape[1]} columns, which is not a multiple of n_timesteps={n_steps}"
-            )
-        X = X.reshape(X.shape[0], n_steps, X.shape[1] // n_steps)
-        if reset:
-            self.n_timesteps_, self._n_step_features = X.shape[1], X.shape[2]
-        return X
-
-    def _prepare_y(self, y, *, reset, classes=None):
-        y_arr = np.asarray(y)
-        if y_arr.ndim != 2 or (y_arr.shape[1] == 1 and self.n_timesteps_ != 1):
-            # a column vector is one label per sequence (with the usual warning)
-            if reset:
-                self._sequence_targets = False
-            elif self._sequence_targets:
-                raise ValueError("y must have one label per time step, as in fit")
-            return super()._prepare_y(y, reset=reset, classes=classes)
-        if y_arr.shape[1] != self.n_timesteps_:
-            raise ValueError(
-                f"y has {y_arr.shape[1]} labels per sequence but the sequences have "
-                f"{self.n_timesteps_} time steps"
-            )
-        if not reset and not self._sequence_targets:
-            raise ValueError("y must have one label per sequence, as in fit")
-        codes = encode_labels(self, y_arr, reset=reset, classes=classes, per_item=True)
-        if reset:
-            self._sequence_targets = True
-        return codes
-
-    def _stratify(self, y):
-        return None if y.ndim == 2 else super()._stratify(y)
 
     # -- network --------------------------------------------------------------
     def _build_network(self, X, y, random_state, dtype):
