@@ -1,9 +1,11 @@
 """Digits as signals on the 8x8 grid graph: diffusion EMD embeddings, then the models.
 
 Each 8x8 digit is a nonnegative signal on the 64 nodes of the grid graph.
-DiffusionEMD embeds it so that L1 distances between embeddings approximate
-the earth mover's distance between the images with the grid's hop distance
-as ground cost; the learning-dynamics classifiers take the embeddings as
+GraphSignalFeaturizer embeds it with DiffusionEMD, so that L1 distances
+between embeddings approximate the earth mover's distance between the
+images with the grid's hop distance as ground cost, and scales the
+embedding to unit spread (one factor for all coordinates, so the distances
+stay proportional to the EMD); the learning-dynamics classifiers take it as
 their input in a scikit-learn Pipeline. The same classifiers on the raw
 pixels are shown beside them.
 
@@ -23,7 +25,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from graphsig import DiffusionEMD
+from graphsig import DiffusionEMD, GraphSignalFeaturizer
 from graphsig.graphs import grid_graph
 from graphsig.models import (
     FisherPenaltyClassifier,
@@ -55,7 +57,7 @@ def main():
         X_train, X_test, y_train, y_test = train_test_split(
             X, y, train_size=300, stratify=y, random_state=seed)
         for name, clf in classifiers(seed).items():
-            emd = make_pipeline(DiffusionEMD(grid), StandardScaler(), clf)
+            emd = make_pipeline(GraphSignalFeaturizer(grid), clf)
             raw = make_pipeline(StandardScaler(), classifiers(seed)[name])
             for kind, pipe in (("diffusion EMD", emd), ("raw pixels", raw)):
                 pipe.fit(X_train, y_train)
