@@ -180,6 +180,10 @@ def main():
         "",
         f"Command: `{command_line()}`",
         "",
+        *(["Every cell comes from the cache of fits, made by earlier runs of this script "
+           "over subsets of the estimators and data sets (each fit is cached with its score "
+           "and seconds); the load averages below are those of this rendering, not of the "
+           "fits.", ""] if args.cached_only else []),
         f"{metric}; fixed stratified 75/25 split (seed 0), mean ± std over "
         f"{args.seeds} model seeds. `scaled` is `make_pipeline(StandardScaler(), model)` "
         "for every estimator (MLP included); `raw` is the model on the features as "
