@@ -9,6 +9,14 @@ the trace of the Fisher information is measured on 128 fixed training inputs
 every 50 steps. Without the penalty, Tr F climbs while the network
 memorises the wrong labels; the penalty keeps it low and slows memorisation.
 
+The pixels are divided by 16 and fed as given (``standardize=False``): in
+those units a learning rate of 0.01 is small, as in the paper. In the
+estimator's default standardised units the same rate trains faster, the
+network memorises the wrong labels sooner, and the penalty helps less before
+it destabilises SGD with momentum (3 seeds, clean test accuracy after 150
+epochs: 0.653 without the penalty; 0.667, 0.692 and 0.691 with alpha 0.1, 0.3
+and 0.5; 0.566 +- 0.191 with alpha 1, where one seed collapses).
+
 Reported over 3 seeds (mean +- std): the peak of Tr F over training, the
 accuracy on the (noisy) training labels, and the accuracy on clean test
 labels; then both Tr F curves and both test-accuracy curves.
@@ -47,7 +55,7 @@ def run(alpha, seed):
     warnings.filterwarnings("ignore", category=ConvergenceWarning)
     X_train, noisy, X_test, y_test = noisy_digits(seed)
     clf = FisherPenaltyClassifier(
-        (256, 256), fisher_penalty=alpha, penalty_interval=10, hvp="exact",
+        (256, 256), fisher_penalty=alpha, standardize=False, penalty_interval=10, hvp="exact",
         fisher_trace_interval=50, fisher_trace_samples=128, solver="sgd",
         learning_rate_init=0.01, momentum=0.9, batch_size=32, max_iter=CHUNK,
         warm_start=True, tol=0.0, n_iter_no_change=10**6, random_state=seed,

@@ -134,6 +134,25 @@ def test_relation_matrices_are_causal_row_stochastic():
     assert np.all(np.triu(R, k=1) == 0)
 
 
+def test_table_input_uses_the_full_relation_matrix():
+    # columns of a table have no order: mask='auto' feeds the whole matrix to the
+    # head, while objects keep the paper's causal mask
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(40, 5))
+    y = (X[:, 0] > 0).astype(int)
+    table = CoRelNetClassifier(random_state=0, max_iter=1, **SMALL).fit(X, y)
+    R = table.relation_matrices(X)
+    assert R.shape == (40, 5, 5)
+    assert np.all(R[:, np.triu_indices(5, k=1)[0], np.triu_indices(5, k=1)[1]] > 0)
+    assert table.network_.head.layers[0].params[0].shape[0] == 25
+    Xo, yo = _data("rmts", n=30)
+    objects = CoRelNetClassifier(random_state=0, max_iter=1, **SMALL).fit(Xo, yo)
+    assert np.all(np.triu(objects.relation_matrices(Xo), k=1) == 0)
+    # an explicit mask is kept for tables
+    causal = CoRelNetClassifier(mask="causal", random_state=0, max_iter=1, **SMALL).fit(X, y)
+    assert np.all(np.triu(causal.relation_matrices(X), k=1) == 0)
+
+
 def test_learns_same_different_out_of_distribution_quickly():
     d = make_relational_split("same_different", 600, 400, n_identities=40, n_features=10,
                               n_holdout=30, random_state=0)

@@ -292,7 +292,10 @@ _ESTIMATORS = {
                             _tabular_data),
     "fisher": (lambda: FisherPenaltyClassifier((6,), max_iter=3, random_state=0),
                _tabular_data),
-    "fisher_fd": (lambda: FisherPenaltyClassifier((6,), hvp="finite_difference", max_iter=3,
+    "fisher_raw": (lambda: FisherPenaltyClassifier((6,), standardize=False, max_iter=3,
+                                                   random_state=0), _tabular_data),
+    "fisher_fd": (lambda: FisherPenaltyClassifier((6,), hvp="finite_difference",
+                                                  standardize=False, max_iter=3,
                                                   random_state=0), _tabular_data),
     "rnn": (lambda: NonNormalRNNClassifier(4, max_iter=3, random_state=0), _sequence_data),
     "attention_regressor": (lambda: CompositionalAttentionRegressor(
@@ -305,7 +308,7 @@ _ESTIMATORS = {
 }
 
 # the networks whose initial loss overflows on inputs of 1e300
-_OVERFLOWING_FITS = ["spectral_decoupling", "fisher", "fisher_fd", "rnn",
+_OVERFLOWING_FITS = ["spectral_decoupling", "fisher_raw", "fisher_fd", "rnn",
                      "attention_regressor", "attention_classifier"]
 
 
@@ -325,6 +328,18 @@ def test_fit_on_overflowing_inputs_names_the_inputs(name):
     with pytest.raises(ValueError, match=r"initial network is not finite .* largest \|X\| "
                                          r"is [\d.]+e\+300.*standardise"):
         make().fit(X * 1e300, y)
+
+
+@pytest.mark.parametrize("scale", [1e300, 1e-300])
+def test_fisher_standardises_inputs_of_any_magnitude(scale):
+    # the Fisher penalty is measured in standardised units: rescaling the
+    # inputs, even to the edge of the floating-point range, changes nothing
+    X, y = _tabular_data()
+    ref = FisherPenaltyClassifier((6,), max_iter=3, random_state=0).fit(X, y)
+    est = FisherPenaltyClassifier((6,), max_iter=3, random_state=0).fit(X * scale, y)
+    np.testing.assert_allclose(est.feature_scale_, ref.feature_scale_ * scale, rtol=1e-10)
+    np.testing.assert_allclose(est.predict_proba(X * scale), ref.predict_proba(X), rtol=1e-6,
+                               atol=1e-9)
 
 
 _PREDICTIONS = ["predict", "predict_proba", "predict_log_proba", "decision_function"]

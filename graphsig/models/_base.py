@@ -232,6 +232,10 @@ class BaseNeuralEstimator(BaseEstimator):
                 g += (alpha / n_samples) * p
         return 0.5 * alpha * value / n_samples
 
+    def _tracked_loss(self, value):
+        """The part of a step's objective that the loss curve and ``tol`` follow."""
+        return value
+
     def _after_step(self):
         pass
 
@@ -370,7 +374,7 @@ class BaseNeuralEstimator(BaseEstimator):
                 self._optimizer.step(grads)
                 self.t_ += 1
                 self._after_step()
-                total += value * len(batch)
+                total += self._tracked_loss(value) * len(batch)
             self.n_iter_ += 1
             self.loss_ = total / n_samples
             self.loss_curve_.append(self.loss_)

@@ -238,9 +238,14 @@ class CoRelNetClassifier(NeuralClassifierMixin, BaseNeuralEstimator):
         the measurements over noise levels and object sizes.
     similarity : {'softmax', 'sigmoid', 'none'}, default='softmax'
         Applied to ``R`` (row-wise for softmax).
-    mask : {'causal', 'none'}, default='causal'
+    mask : {'auto', 'causal', 'none'}, default='auto'
         'causal' lets row ``i`` see objects ``j <= i`` and feeds the lower
-        triangle to the head, as in the paper's code; 'none' uses the full matrix.
+        triangle to the head, as in the paper's code; 'none' uses the full
+        matrix. 'auto' is 'causal' for objects and 'none' for a table of
+        features, whose columns have no order for a causal mask to follow
+        (under the mask, row 0 of the row-softmax is the constant 1 and the
+        first columns see almost nothing: iris 0.947 against 0.982 without it,
+        3 seeds, ``benchmarks/models_tabular.py``).
     graph : array-like, sparse matrix or DiffusionEMD, default=None
         Adjacency of shape (n_nodes, n_nodes) of the graph the objects live on
         (anything :func:`graphsig.as_adjacency` reads), or a configured
@@ -297,14 +302,14 @@ shuffle, random_state, tol, warm_start, early_stopping, validation_fraction, n_i
         "context_norm": [StrOptions({"auto", "sample", "none"}), list, tuple],
         "context_norm_floor": [NumberInterval(numbers.Real, 0, None, closed="left")],
         "similarity": [StrOptions({"softmax", "sigmoid", "none"})],
-        "mask": [StrOptions({"causal", "none"})],
+        "mask": [StrOptions({"auto", "causal", "none"})],
         "graph": [None, "array-like", "sparse matrix", object],
         "graph_embedding_params": [None, dict],
     }
 
     def __init__(self, n_objects=None, *, encoder_layer_sizes=(256, 128),
                  head_hidden_layer_sizes=(256,), activation="relu", context_norm="auto",
-                 context_norm_floor=0.1, similarity="softmax", mask="causal", graph=None,
+                 context_norm_floor=0.1, similarity="softmax", mask="auto", graph=None,
                  graph_embedding_params=None,
                  alpha=0.0, batch_size=32, solver="adam", learning_rate_init=5e-4,
                  momentum=0.9, max_grad_norm=None, max_iter=200, shuffle=True,
@@ -379,6 +384,11 @@ shuffle, random_state, tol, warm_start, early_stopping, validation_fraction, n_i
             return emb
         return DiffusionEMD(self.graph, **params)
 
+    def _mask(self):
+        if self.mask == "auto":
+            return "none" if getattr(self, "_table_input", False) else "causal"
+        return self.mask
+
     def _segments(self, n_objects):
         cn = self.context_norm
         if isinstance(cn, str) and cn == "auto":
@@ -416,7 +426,7 @@ shuffle, random_state, tol, warm_start, early_stopping, validation_fraction, n_i
             head_hidden_layer_sizes=head, activation=self.activation,
             context_norm=self._segments(X.shape[1]),
             context_norm_floor=float(self.context_norm_floor), similarity=self.similarity,
-            mask=self.mask, random_state=random_state, dtype=dtype,
+            mask=self._mask(), random_state=random_state, dtype=dtype,
         )
 
     def relation_matrices(self, X):
