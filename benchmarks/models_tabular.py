@@ -12,6 +12,10 @@ Two preprocessings, the same for every estimator of a row:
   scikit-learn's MLP needs standardised inputs);
 - ``raw``: the model on the features as loaded.
 
+``LogisticRegressionCV`` (ten values of ``C``, five-fold) is the reference for
+the models whose head is linear (GradientFlowClassifier); it is deterministic,
+so its seeds agree.
+
 Sequence models read the columns of a row as a sequence (NonNormalRNNClassifier:
 one column per time step); the attention models as tokens with positions;
 CoRelNet as objects, one per column. Each fit is cached in
@@ -30,6 +34,7 @@ import warnings
 import numpy as np
 from sklearn.datasets import load_breast_cancer, load_diabetes, load_digits, load_iris
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.linear_model import LogisticRegressionCV
 from sklearn.model_selection import train_test_split
 from sklearn.neural_network import MLPClassifier, MLPRegressor
 from sklearn.pipeline import make_pipeline
@@ -47,6 +52,7 @@ DATASETS = {
 
 CLASSIFIERS = [
     "MLP",
+    "LogisticRegressionCV",
     "CoRelNetClassifier",
     "CompositionalAttentionClassifier",
     "SpectralDecouplingClassifier",
@@ -59,21 +65,23 @@ REGRESSORS = ["MLP", "CompositionalAttentionRegressor"]
 CACHE_FILE = CACHE / "models_tabular.cache.json"
 
 
-def make_estimator(name, task, seed):
+def make_estimator(name, task, seed, params=None):
     if name == "MLP":
         return (MLPClassifier if task == "classification" else MLPRegressor)(random_state=seed)
+    if name == "LogisticRegressionCV":  # the best linear classifier, a reference for linear heads
+        return LogisticRegressionCV(max_iter=5000)
     import graphsig.models
 
-    return getattr(graphsig.models, name)(random_state=seed)
+    return getattr(graphsig.models, name)(random_state=seed, **(params or {}))
 
 
-def run_one(dataset, name, seed, preprocessing):
+def run_one(dataset, name, seed, preprocessing, params=None):
     loader, task = DATASETS[dataset]
     X, y = loader(return_X_y=True)
     X_train, X_test, y_train, y_test = train_test_split(
         X, y, test_size=0.25, random_state=0,
         stratify=y if task == "classification" else None)
-    model = make_estimator(name, task, seed)
+    model = make_estimator(name, task, seed, params)
     if preprocessing == "scaled":
         model = make_pipeline(StandardScaler(), model)
     start = time.perf_counter()

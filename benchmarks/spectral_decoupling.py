@@ -16,7 +16,9 @@ Each is trained with three protocols, ERM (sd_lambda=0) beside SD:
   ReLU network, SD with sd_lambda=1;
 - paper: full-batch Adam at 1e-4, 128-100-100-1; ERM with an L2 penalty of
   0.001 ||W||^2 for 1000 steps; SD with sd_coef 2e-5 for 450 steps, then
-  mean(logits^2) with sd_lambda = 2, 2000 steps in all.
+  mean(logits^2) with sd_lambda = 2, 2000 steps in all;
+- paper, 300 units: the same with the paper's 300-unit hidden layers (run on
+  the paper's construction only).
 
 Then the two moons of the paper (train on margin 0.1, test on margin -0.1,
 2-500-1 ReLU network, full-batch SGD with momentum 0.9, learning rate 0.01,
@@ -25,6 +27,8 @@ Then the two moons of the paper (train on margin 0.1, test on margin -0.1,
 Reported: test accuracy, mean ± std over seeds 0, 1, 2, and the ratio SD / ERM.
 
 Run: python benchmarks/spectral_decoupling.py
+(``--protocols 'paper, 300 units'`` runs the named protocols only, on the paper's
+construction, and merges them into the existing results)
 Results: benchmarks/results/spectral_decoupling.{json,md}
 
 ``python benchmarks/spectral_decoupling.py --curves`` prints instead the train and
@@ -57,7 +61,8 @@ CONSTRUCTIONS = {
 def protocol(name, sd, n_train, seed):
     if name == "defaults":
         return SpectralDecouplingClassifier(sd_lambda=0.01 if sd else 0.0, random_state=seed)
-    common = dict(hidden_layer_sizes=(100, 100), batch_size=n_train, tol=0.0,
+    width = 300 if name == "paper, 300 units" else 100
+    common = dict(hidden_layer_sizes=(width, width), batch_size=n_train, tol=0.0,
                   n_iter_no_change=10**6, random_state=seed)
     if name == "full batch":
         return SpectralDecouplingClassifier(sd_lambda=1.0 if sd else 0.0, max_iter=500,
@@ -114,21 +119,28 @@ def main():
         return
     start = time.perf_counter()
     rows = []
+    only = None
+    if "--protocols" in sys.argv[1:]:
+        only = [p.strip() for p in sys.argv[sys.argv.index("--protocols") + 1].split(";")]
+    plan = ([(c, n) for c in CONSTRUCTIONS for n in ("defaults", "full batch", "paper")]
+            + [("paper", "paper, 300 units")])
+    if only is not None:
+        plan = [("paper", n) for n in only]
     with threadpool_limits(1):
-        for construction, params in CONSTRUCTIONS.items():
-            for name in ("defaults", "full batch", "paper"):
-                for seed in SEEDS:
-                    d = make_colored_digits(random_state=seed, **params)
-                    for sd in (False, True):
-                        t0 = time.perf_counter()
-                        clf = protocol(name, sd, len(d.y_train), seed).fit(d.X_train, d.y_train)
-                        rows.append(dict(task=f"coloured digits ({construction})",
-                                         protocol=name, model="SD" if sd else "ERM", seed=seed,
-                                         train=clf.score(d.X_train, d.y_train),
-                                         test=clf.score(d.X_test, d.y_test),
-                                         seconds=time.perf_counter() - t0))
-                        print(json.dumps(rows[-1]), flush=True)
-        for seed in SEEDS:
+        for construction, name in plan:
+            params = CONSTRUCTIONS[construction]
+            for seed in SEEDS:
+                d = make_colored_digits(random_state=seed, **params)
+                for sd in (False, True):
+                    t0 = time.perf_counter()
+                    clf = protocol(name, sd, len(d.y_train), seed).fit(d.X_train, d.y_train)
+                    rows.append(dict(task=f"coloured digits ({construction})",
+                                     protocol=name, model="SD" if sd else "ERM", seed=seed,
+                                     train=clf.score(d.X_train, d.y_train),
+                                     test=clf.score(d.X_test, d.y_test),
+                                     seconds=time.perf_counter() - t0))
+                    print(json.dumps(rows[-1]), flush=True)
+        for seed in SEEDS if only is None else ():
             for sd in (False, True):
                 t0 = time.perf_counter()
                 train, test = moons(sd, seed)
@@ -136,6 +148,10 @@ def main():
                                  seed=seed, train=train, test=test,
                                  seconds=time.perf_counter() - t0))
                 print(json.dumps(rows[-1]), flush=True)
+    if only is not None:  # merge into the stored rows, replacing those of the same protocols
+        stored = json.loads((RESULTS / "spectral_decoupling.json").read_text())
+        new = {(r["task"], r["protocol"]) for r in rows}
+        rows = [r for r in stored if (r["task"], r["protocol"]) not in new] + rows
     lines = ["test accuracy (train accuracy in brackets), mean ± std over seeds 0, 1, 2", "",
              "| task | protocol | ERM | SD | SD / ERM (test) | seconds per run |",
              "|---|---|---|---|---|---|"]
@@ -154,8 +170,10 @@ def main():
         secs = np.mean([r["seconds"] for r in rows if (r["task"], r["protocol"]) == (task, name)])
         lines.append(f"| {task} | {name} | {cells['ERM'][1]} | {cells['SD'][1]} | "
                      f"{ratio:.2f} | {secs:.0f} |")
-    lines += ["", f"wall time {time.perf_counter() - start:.0f} s "
-                  "(`python benchmarks/spectral_decoupling.py`)"]
+    command = " ".join(["python benchmarks/spectral_decoupling.py", *(
+        [f"--protocols '{sys.argv[sys.argv.index('--protocols') + 1]}'"] if only else [])])
+    lines += ["", f"wall time {time.perf_counter() - start:.0f} s (`{command}`"
+                  + (", merged into the rows of earlier runs)" if only else ")")]
     text = "\n".join(lines)
     print(text)
     RESULTS.mkdir(exist_ok=True)
