@@ -134,23 +134,27 @@ def test_relation_matrices_are_causal_row_stochastic():
     assert np.all(np.triu(R, k=1) == 0)
 
 
-def test_table_input_uses_the_full_relation_matrix():
-    # columns of a table have no order: mask='auto' feeds the whole matrix to the
-    # head, while objects keep the paper's causal mask
+def test_table_input_uses_sigmoid_relations():
+    # a table of features: similarity='auto' is the sigmoid, whose symmetric matrix
+    # the causal mask passes whole (lower triangle); objects keep the row softmax
     rng = np.random.RandomState(0)
     X = rng.normal(size=(40, 5))
     y = (X[:, 0] > 0).astype(int)
     table = CoRelNetClassifier(random_state=0, max_iter=1, **SMALL).fit(X, y)
     R = table.relation_matrices(X)
     assert R.shape == (40, 5, 5)
-    assert np.all(R[:, np.triu_indices(5, k=1)[0], np.triu_indices(5, k=1)[1]] > 0)
-    assert table.network_.head.layers[0].params[0].shape[0] == 25
+    assert np.all(np.triu(R, k=1) == 0)
+    rows, cols = np.tril_indices(5)
+    assert np.all((R[:, rows, cols] > 0) & (R[:, rows, cols] < 1))
+    assert not np.allclose(R.sum(axis=-1), 1.0)
+    assert table.network_.similarity == "sigmoid"
     Xo, yo = _data("rmts", n=30)
     objects = CoRelNetClassifier(random_state=0, max_iter=1, **SMALL).fit(Xo, yo)
-    assert np.all(np.triu(objects.relation_matrices(Xo), k=1) == 0)
-    # an explicit mask is kept for tables
-    causal = CoRelNetClassifier(mask="causal", random_state=0, max_iter=1, **SMALL).fit(X, y)
-    assert np.all(np.triu(causal.relation_matrices(X), k=1) == 0)
+    assert objects.network_.similarity == "softmax"
+    np.testing.assert_allclose(objects.relation_matrices(Xo).sum(axis=-1), 1.0)
+    # an explicit similarity is kept for tables
+    soft = CoRelNetClassifier(similarity="softmax", random_state=0, max_iter=1, **SMALL)
+    np.testing.assert_allclose(soft.fit(X, y).relation_matrices(X).sum(axis=-1), 1.0)
 
 
 def test_learns_same_different_out_of_distribution_quickly():
