@@ -59,6 +59,8 @@ SETTINGS = [
     ("CompositionalAttentionClassifier", {"d_model": 128}, "digits", 1),
     ("CompositionalAttentionClassifier", {"learning_rate_init": 3e-3}, "digits", 3),
     ("CompositionalAttentionClassifier", {"n_layers": 2}, "digits", 1),
+    ("CompositionalAttentionClassifier", {"early_stopping": True}, "digits", 1),
+    ("CompositionalAttentionClassifier", {"alpha": 1e-3}, "digits", 1),
 ]
 
 
