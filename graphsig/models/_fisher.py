@@ -361,8 +361,8 @@ n_iter_no_change
         if reset:
             if self.standardize:
                 # moments of X / max|X| per column, so that no square overflows
-                largest = np.max(np.abs(X), axis=0).astype(np.float64) if len(X) else 1.0
-                largest = np.where(largest > 0, largest, 1.0)
+                largest = np.max(np.abs(X), axis=0).astype(np.float64)
+                largest[largest == 0] = 1.0
                 unit = X / largest
                 mean = unit.mean(axis=0, dtype=np.float64) * largest
                 scale = unit.std(axis=0, dtype=np.float64) * largest
