@@ -12,7 +12,7 @@ steps on 128 fixed training inputs. Runs:
 
 - clean labels: learning rate 0.1 ('large'), 0.01 ('small'), and 0.01 with
   the Fisher penalty (alpha = 1 and 10, every 10 steps, exact Hessian-vector
-  products);
+  products); learning rate 0.003 without and with the penalty (alpha = 1);
 - 25% of the training labels replaced by a wrong class: learning rate 0.01
   without and with the penalty (alpha = 1 and 10).
 
@@ -52,6 +52,8 @@ RUNS = [
     ("clean, small lr 0.01", 0.0, 0.01, 0.0),
     ("clean, small lr 0.01 + Fisher penalty", 0.0, 0.01, 1.0),
     ("clean, small lr 0.01 + Fisher penalty x10", 0.0, 0.01, 10.0),
+    ("clean, smaller lr 0.003", 0.0, 0.003, 0.0),
+    ("clean, smaller lr 0.003 + Fisher penalty", 0.0, 0.003, 1.0),
     ("25% noisy labels, small lr 0.01", 0.25, 0.01, 0.0),
     ("25% noisy labels, small lr 0.01 + Fisher penalty", 0.25, 0.01, 1.0),
     ("25% noisy labels, small lr 0.01 + Fisher penalty x10", 0.25, 0.01, 10.0),
