@@ -36,6 +36,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.neural_network import MLPClassifier
 
 from graphsig.datasets import make_causal_chemistry
+from graphsig.datasets._causal import _descendants
 from graphsig.graphs import path_graph
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -71,7 +72,7 @@ def _classifier(X, y, seed):
 
 
 def structured(train, test, data, seed):
-    desc = descendants(data.dag, data.order)
+    desc = _descendants(data.dag, data.order)
     s, a, t = train
     models = {}
     for j in data.order:
@@ -91,16 +92,6 @@ def structured(train, test, data, seed):
             else:  # never seen recomputed in training: guess it keeps its colour
                 pred[rows, j] = s[rows, j]
     return pred
-
-
-def descendants(dag, order):
-    n = len(dag)
-    desc = np.zeros((n, n), dtype=bool)
-    for i in order[::-1]:
-        for j in np.flatnonzero(dag[i]):
-            desc[i, j] = True
-            desc[i] |= desc[j]
-    return desc
 
 
 def monolithic(train, test, seed):

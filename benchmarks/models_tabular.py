@@ -111,13 +111,13 @@ def run_one(dataset, name, seed, preprocessing, params=None):
     return {"score": score, "fit_seconds": time.perf_counter() - start}
 
 
-def _save(cache):
+def _save(cache, path=CACHE_FILE):
     """Merge ``cache`` into the cache file (runs of other processes are kept)."""
-    stored = json.loads(CACHE_FILE.read_text()) if CACHE_FILE.exists() else {}
+    stored = json.loads(path.read_text()) if path.exists() else {}
     stored.update(cache)
-    tmp = CACHE_FILE.with_suffix(".tmp")
+    tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps(stored, indent=1))
-    tmp.replace(CACHE_FILE)
+    tmp.replace(path)
 
 
 def _fmt(values):

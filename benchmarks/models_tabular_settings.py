@@ -24,7 +24,7 @@ import numpy as np
 
 from _common import CACHE, command_line, load_average, machine_info, markdown_table, write_results
 from models_tabular import CACHE_FILE as DEFAULTS_CACHE
-from models_tabular import _fmt, run_one
+from models_tabular import _fmt, _save, run_one
 
 CACHE_FILE = CACHE / "models_tabular_settings.cache.json"
 
@@ -97,9 +97,7 @@ def main():
                 if args.cached_only or not selected:
                     continue
                 cache[key] = run_one(dataset, name, seed, "scaled", params)
-                stored = json.loads(CACHE_FILE.read_text()) if CACHE_FILE.exists() else {}
-                stored.update(cache)
-                CACHE_FILE.write_text(json.dumps(stored, indent=1))
+                _save(cache, CACHE_FILE)
                 print(f"{dataset:14s} {name} {_describe(params)} seed {seed}: "
                       f"{cache[key]['score']:.3f} ({cache[key]['fit_seconds']:.0f} s)",
                       flush=True)
